@@ -1,0 +1,104 @@
+"""Nox sessions of the wheelwright template repository itself.
+
+As in the projects it generates, each session is the CI job of the same name in
+.github/workflows/ci.yml, and tools/check_ci_mirror.py (the generated projects'
+checker, run by `lint`) holds the two together.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2025.5.1"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["lint", "tests"]
+
+DIR = Path(__file__).parent.resolve()
+PYPROJECT = nox.project.load_toml(DIR / "pyproject.toml")
+CHECKER = DIR / "template" / "tools" / "check_ci_mirror.py"
+
+
+def install_group(session: nox.Session, group: str) -> None:
+    """Install a PEP 735 dependency group from pyproject.toml."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, group))
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Lint the repository and check its CI mirrors this noxfile (CI job: lint)."""
+    install_group(session, "lint")
+    session.run("ruff", "check", *session.posargs)
+    session.run("ruff", "format", "--check")
+    session.run("python", str(CHECKER), "--root", str(DIR))
+    workflows = sorted(map(str, (DIR / ".github" / "workflows").glob("*.yml")))
+    session.run("zizmor", "--offline", "--min-severity=low", *workflows, ".github")
+    session.run(
+        "check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows
+    )
+    session.run(
+        "check-jsonschema",
+        "--builtin-schema",
+        "vendor.dependabot",
+        str(DIR / ".github" / "dependabot.yml"),
+    )
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Render the template and run what it generates, end to end (CI job: tests)."""
+    install_group(session, "tests")
+    # Two workers: most of the time goes to nox sessions in rendered projects,
+    # which wait on compilers and uv rather than on this interpreter.
+    session.run(
+        "pytest", "-n", os.environ.get("WHEELWRIGHT_WORKERS", "auto"), *session.posargs
+    )
+
+
+@nox.session
+def wheels(session: nox.Session) -> None:
+    """Render the C variant and run its `wheels` session: cibuildwheel for real
+    on each CI runner (CI job: wheels)."""
+    install_group(session, "wheels")
+    project = Path(session.create_tmp()) / "wheels-demo"
+    shutil.rmtree(project, ignore_errors=True)
+    session.run(
+        "copier",
+        "copy",
+        "--defaults",
+        "--vcs-ref=HEAD",
+        "--data",
+        "variant=c-extension",
+        "--data",
+        "project_name=wheels-demo",
+        str(DIR),
+        str(project),
+    )
+    git = ("git", "-C", str(project))
+    session.run(*git, "init", "--quiet", "--initial-branch=main", external=True)
+    session.run(*git, "add", "--all", external=True)
+    session.run(
+        *git,
+        "-c",
+        "user.name=wheelwright",
+        "-c",
+        "user.email=ww@example.com",
+        "commit",
+        "--quiet",
+        "--message=wheels demo",
+        external=True,
+    )
+    with session.chdir(project):
+        session.run("nox", "-s", "wheels", *session.posargs)
+
+
+@nox.session(tags=["local-only"])
+def bench(session: nox.Session) -> None:
+    """Time copier copy and the generated sessions against a bare uv baseline
+    (local only: timings on shared CI runners say little)."""
+    install_group(session, "bench")
+    session.run("python", str(DIR / "benchmarks" / "bench.py"), *session.posargs)

@@ -1,0 +1,67 @@
+"""The pure-Python variant end to end: render, commit, run its nox sessions."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import available_pythons, nox
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("python", available_pythons())
+def test_sessions_pass_in_a_fresh_project(committed_project, python: str) -> None:
+    project = committed_project(min_python="3.10")
+    result = nox(project, "-s", "lint", f"test-{python}", "typecheck", "build")
+    assert f"Session test-{python} was successful" in result.stdout + result.stderr
+    dist = sorted(p.name for p in (project / "dist").iterdir())
+    assert len(dist) == 2, dist
+    assert dist[0].endswith("-py3-none-any.whl")
+    assert dist[1].endswith(".tar.gz")
+
+
+def test_tests_import_the_installed_package_not_the_source(committed_project) -> None:
+    project = committed_project()
+    (project / "tests" / "test_where.py").write_text(
+        "import my_package\n\n\n"
+        "def test_imported_from_site_packages() -> None:\n"
+        "    assert 'site-packages' in my_package.__file__\n"
+    )
+    nox(project, "-s", f"test-{available_pythons()[0]}")
+
+
+def test_reused_venv_tests_the_edited_source(committed_project) -> None:
+    project = committed_project()
+    session = f"test-{available_pythons()[0]}"
+    nox(project, "-s", session)
+    text_py = project / "src" / "my_package" / "text.py"
+    text_py.write_text(
+        text_py.read_text().replace(
+            "return _NOT_WORD.sub(separator, ascii_text.lower()).strip(separator)",
+            'return "edited"',
+        )
+    )
+    result = nox(project, "-R", "-s", session, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "AssertionError: assert 'edited' == 'hello-world'" in output
+
+
+def test_bare_nox_runs_lint_test_typecheck_but_never_build(committed_project) -> None:
+    project = committed_project()
+    listing = nox(project, "--list").stdout
+    selected = {
+        line.split()[1] for line in listing.splitlines() if line.startswith("* ")
+    }
+    skipped = {
+        line.split()[1] for line in listing.splitlines() if line.startswith("- ")
+    }
+    assert {"lint", "typecheck"} <= selected
+    assert {s for s in selected if s.startswith("test-")} == {
+        "test-3.11",
+        "test-3.12",
+        "test-3.13",
+        "test-3.14",
+        "test-3.14t",
+    }
+    assert {"build", "publish_test", "publish"} <= skipped
+    assert not any(s.startswith(("build", "publish", "wheels")) for s in selected)
