@@ -7,13 +7,20 @@ tree, so uncommitted template changes are what gets tested.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import copier
+import package_index
 import pytest
 from helpers import ROOT, SNAPSHOT_IGNORE, git_commit_all
+
+
+def render_project(template: Path, destination: Path, **answers: Any) -> Path:
+    """Render a project with copier's API: the answers given, defaults for the rest."""
+    copier.run_copy(str(template), destination, data=answers, defaults=True, quiet=True)
+    return destination
 
 
 @pytest.fixture(scope="session")
@@ -32,16 +39,7 @@ def render(template_snapshot: Path, tmp_path: Path) -> Render:
     """Render a project from answers (defaults for the rest) and return its path."""
 
     def _render(name: str = "project", /, **answers: Any) -> Path:
-        destination = tmp_path / name
-        copier.run_copy(
-            str(template_snapshot),
-            destination,
-            data=answers,
-            defaults=True,
-            unsafe=False,
-            quiet=True,
-        )
-        return destination
+        return render_project(template_snapshot, tmp_path / name, **answers)
 
     return _render
 
@@ -56,3 +54,12 @@ def committed_project(render: Render) -> Callable[..., Path]:
         return project
 
     return _committed_project
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Iterator[package_index.PackageIndex]:
+    """A real local package index (pypiserver on 127.0.0.1), stopped afterwards."""
+    server, running = package_index.start(tmp_path / "index", tmp_path / "index.log")
+    yield running
+    server.terminate()
+    server.wait(timeout=10)
