@@ -35,17 +35,11 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", *session.posargs)
     session.run("ruff", "format", "--check")
     session.run("python", str(CHECKER), "--root", str(DIR))
-    workflows = sorted(map(str, (DIR / ".github" / "workflows").glob("*.yml")))
-    session.run("zizmor", "--offline", "--min-severity=low", *workflows, ".github")
-    session.run(
-        "check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows
-    )
-    session.run(
-        "check-jsonschema",
-        "--builtin-schema",
-        "vendor.dependabot",
-        str(DIR / ".github" / "dependabot.yml"),
-    )
+    session.run("zizmor", "--offline", ".github")
+    workflows = [str(p) for p in DIR.glob(".github/workflows/*.yml")]
+    schema_check = ("check-jsonschema", "--builtin-schema")
+    session.run(*schema_check, "vendor.github-workflows", *workflows)
+    session.run(*schema_check, "vendor.dependabot", ".github/dependabot.yml")
 
 
 @nox.session

@@ -95,6 +95,11 @@ def nox(
     return run(sys.executable, "-m", "nox", *args, cwd=project, check=check, env=env)
 
 
+def tool(name: str) -> Path:
+    """A command installed beside this test environment's Python."""
+    return Path(sys.executable).parent / name
+
+
 def git(project: Path, *args: str) -> str:
     return run("git", *args, cwd=project).stdout.strip()
 
