@@ -57,6 +57,8 @@ def project_env(**extra: str) -> dict[str, str]:
         "GIT_COMMITTER_NAME": "Wheelwright Tests",
         "GIT_COMMITTER_EMAIL": "tests@example.com",
         "NO_COLOR": "1",
+        # Only the Pythons on this machine: never download one mid-test.
+        "UV_PYTHON_DOWNLOADS": "never",
     }
     env.pop("FORCE_COLOR", None)
     return env | extra

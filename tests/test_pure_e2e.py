@@ -20,7 +20,7 @@ def test_sessions_pass_in_a_fresh_project(committed_project, python: str) -> Non
 
 
 def test_tests_import_the_installed_package_not_the_source(committed_project) -> None:
-    project = committed_project()
+    project = committed_project(min_python="3.10")
     (project / "tests" / "test_where.py").write_text(
         "import my_package\n\n\n"
         "def test_imported_from_site_packages() -> None:\n"
@@ -30,7 +30,7 @@ def test_tests_import_the_installed_package_not_the_source(committed_project) ->
 
 
 def test_reused_venv_tests_the_edited_source(committed_project) -> None:
-    project = committed_project()
+    project = committed_project(min_python="3.10")
     session = f"test-{available_pythons()[0]}"
     nox(project, "-s", session)
     text_py = project / "src" / "my_package" / "text.py"
