@@ -15,7 +15,7 @@ import pexpect
 import pytest
 import yaml
 from conftest import render_project
-from helpers import git, git_commit_all, nox, project_env, run
+from helpers import git, git_commit_all, nox, project_env, run, tool
 from package_index import PackageIndex
 
 pytestmark = pytest.mark.e2e
@@ -58,7 +58,8 @@ def assert_refused(result, message: str, index: PackageIndex, before: set[str]) 
 def install_from_index(index: PackageIndex, requirement: str, tmp_path: Path) -> str:
     """Install into a fresh venv from the index only; return the imported version."""
     venv = tmp_path / "user-venv"
-    run(sys.executable, "-m", "uv", "venv", "--quiet", venv, cwd=tmp_path)
+    run(sys.executable, "-m", "uv", "venv", "--quiet", "--python", "3.11", venv,
+        cwd=tmp_path)  # fmt: skip
     python = venv / "bin" / "python"
     run(sys.executable, "-m", "uv", "pip", "install", "--quiet", "--python", python,
         "--index-url", index.simple_url, "--no-cache", requirement, cwd=tmp_path)  # fmt: skip
@@ -298,3 +299,69 @@ def test_workflow_publish_jobs_are_safe(render) -> None:
     for name, job in jobs.items():
         if name not in expectations:
             assert "id-token" not in job.get("permissions", {}), name
+
+
+@pytest.fixture(scope="module")
+def released_c(
+    template_snapshot: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A C project at v1.0.0: sdist from `nox -s build`, and in place of the wheels
+    cibuildwheel would make (it needs containers here), the host wheel repaired to
+    manylinux by auditwheel, as cibuildwheel does."""
+    tmp = tmp_path_factory.mktemp("released-c")
+    project = render_project(template_snapshot, tmp / "project", variant="c-extension")
+    git_commit_all(project)
+    git(project, "tag", "v1.0.0")
+    nox(project, "-s", "build")
+    run(sys.executable, "-m", "uv", "build", "--wheel", "--quiet", "--python", "3.11",
+        "--out-dir", tmp / "host", cwd=project)  # fmt: skip
+    (wheel,) = (tmp / "host").glob("*.whl")
+    run(tool("auditwheel"), "repair", "--plat", "manylinux_2_17_x86_64",
+        "--wheel-dir", project / "dist", wheel, cwd=tmp)  # fmt: skip
+    return project
+
+
+@pytest.fixture
+def c_project(released_c: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "project"
+    shutil.copytree(released_c, copy, ignore=shutil.ignore_patterns(".nox"))
+    return copy
+
+
+def test_c_project_publishes_sdist_and_wheels_that_install_from_the_index(
+    c_project: Path, index: PackageIndex, tmp_path: Path
+) -> None:
+    built = {p.name for p in (c_project / "dist").iterdir()}
+    assert len(built) == 2
+    assert any("manylinux" in name for name in built)
+    assert publish(c_project, index, "publish_test").returncode == 0
+    assert index.files() == built
+    assert install_from_index(index, "my-package==1.0.0", tmp_path) == "1.0.0"
+
+
+def test_c_project_publish_uploads_a_clean_tagged_release(
+    c_project: Path, index: PackageIndex
+) -> None:
+    result = publish(c_project, index, "publish", "--yes")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert index.files() == {p.name for p in (c_project / "dist").iterdir()}
+
+
+def test_c_project_publish_refuses_without_binary_wheels(
+    c_project: Path, index: PackageIndex
+) -> None:
+    for wheel in (c_project / "dist").glob("*.whl"):
+        wheel.unlink()
+    result = publish(c_project, index, "publish", "--yes")
+    assert_refused(result, "dist/ has no binary wheels beside the sdist", index, set())
+
+
+def test_c_project_publish_refuses_an_unrepaired_linux_wheel(
+    c_project: Path, index: PackageIndex, tmp_path: Path
+) -> None:
+    for wheel in (c_project / "dist").glob("*.whl"):
+        wheel.unlink()
+    run(sys.executable, "-m", "uv", "build", "--wheel", "--quiet", "--python", "3.11",
+        "--out-dir", c_project / "dist", cwd=c_project)  # fmt: skip
+    result = publish(c_project, index, "publish", "--yes")
+    assert_refused(result, "PyPI rejects the plain linux platform tag", index, set())

@@ -1,0 +1,499 @@
+"""`copier update`: existing projects follow the template, safely.
+
+In the style of copier's own tests/test_updatediff.py: build the template as a
+git repository in a temporary directory, tag a version, render a project from
+it and commit, change the template and tag again, edit the project as a user
+would, update, and check what arrived and what survived.
+
+The template repository is the working tree (uncommitted changes included),
+tagged v1.0.0, plus a synthetic v1.1.0 (see `make_v1_1_0`) that adds a file
+driven by a new question, a new ruff rule, a changed CHANGELOG line and a
+comment at the top of the noxfile and of the CI workflow.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tarfile
+import time
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import copier
+import pytest
+import yaml
+from helpers import (
+    available_pythons,
+    git,
+    git_commit_all,
+    nox,
+    project_env,
+    run,
+    tool,
+)
+
+OLD, NEW = "v1.0.0", "v1.1.0"
+PYTHON = "3.11"  # the default min_python, and the Python every machine here has
+MODULE = "my_package"  # the default module_name
+
+# What v1.1.0 changes in the template.
+MARK = "# Kept in step with wheelwright 1.1."
+NEW_RULE = "FLY"
+NEW_QUESTION = "contributing_contact"
+CHANGELOG_SUFFIX = " Kept in step with wheelwright 1.1."
+NEW_QUESTION_YAML = f"""
+{NEW_QUESTION}:
+  type: str
+  help: Who answers contributors' questions (an email address or a URL)
+  default: "{{{{ author_email }}}}"
+"""
+CONTRIBUTING_JINJA = f"""\
+# Contributing to {{{{ project_name }}}}
+
+Questions and patches: {{{{ {NEW_QUESTION} }}}}.
+Run `nox` before you open a pull request: it runs what CI runs.
+"""
+
+
+# --- building blocks ------------------------------------------------------------
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace the first `old` in a file, failing loudly if it is not there."""
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}: the test needs updating"
+    path.write_text(text.replace(old, new, 1))
+
+
+def last_line(text: str) -> str:
+    return [line for line in text.splitlines() if line.strip()][-1]
+
+
+def make_v1_1_0(template: Path) -> None:
+    """The synthetic template change between v1.0.0 and v1.1.0."""
+    # A new question, and a new file that uses it.
+    copier_yml = template / "copier.yml"
+    copier_yml.write_text(
+        copier_yml.read_text().rstrip("\n") + "\n" + NEW_QUESTION_YAML
+    )
+    (template / "template" / "CONTRIBUTING.md.jinja").write_text(CONTRIBUTING_JINJA)
+    # A new ruff rule, in the file where users add their dependencies.
+    pyproject = template / "template" / "pyproject.toml.jinja"
+    text = pyproject.read_text()
+    section = re.search(r"(?m)^\[tool\.ruff\.lint\]\nextend-select = \[", text)
+    assert section, f"no [tool.ruff.lint] extend-select in {pyproject}"
+    pyproject.write_text(
+        f'{text[: section.end()]}"{NEW_RULE}", {text[section.end() :]}'
+    )
+    # A changed line: the last line of the changelog (test 2 edits it too).
+    changelog = template / "template" / "CHANGELOG.md.jinja"
+    line = last_line(changelog.read_text())
+    assert "{" not in line, f"the last line of {changelog} is Jinja: {line!r}"
+    edit(changelog, line, line + CHANGELOG_SUFFIX)
+    # A comment at the top of the files whose bottom users extend.
+    for name in ("noxfile.py.jinja", ".github/workflows/ci.yml.jinja"):
+        path = template / "template" / name
+        path.write_text(f"{MARK}\n{path.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def template_repo(
+    template_snapshot: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The template as a git repository: the working tree tagged v1.0.0, then v1.1.0."""
+    repo = tmp_path_factory.mktemp("template-repo") / "wheelwright"
+    shutil.copytree(template_snapshot, repo)
+    git_commit_all(repo, "wheelwright 1.0.0")
+    git(repo, "tag", OLD)
+    make_v1_1_0(repo)
+    git_commit_all(repo, "wheelwright 1.1.0")
+    git(repo, "tag", NEW)
+    return repo
+
+
+def render_at(template: Path, destination: Path, ref: str, **answers: Any) -> Path:
+    """Render a project from a tag of the template repository and commit it."""
+    copier.run_copy(
+        str(template), destination, data=answers, vcs_ref=ref, defaults=True, quiet=True
+    )
+    git_commit_all(destination, f"Start from wheelwright {ref}")
+    return destination
+
+
+def copier_cli(
+    project: Path, *args: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run the copier CLI in a project, with no terminal to answer a prompt on."""
+    command = [str(tool("copier")), *args]
+    result = subprocess.run(
+        command,
+        cwd=project,
+        env=project_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    if check and result.returncode != 0:
+        pytest.fail(
+            f"{' '.join(command)} exited {result.returncode} in {project}\n"
+            f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}",
+            pytrace=False,
+        )
+    return result
+
+
+def timed_update(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    start = time.perf_counter()
+    result = copier_cli(project, "update", "--defaults", *args)
+    print(f"copier update {' '.join(args)}: {time.perf_counter() - start:.2f}s")
+    return result
+
+
+def answers(project: Path) -> dict[str, Any]:
+    loaded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def tree(project: Path) -> dict[str, bytes]:
+    """The project's files that git would see (tracked or not, never ignored)."""
+    listed = git(
+        project, "ls-files", "-z", "--cached", "--others", "--exclude-standard"
+    )
+    paths = (project / name for name in listed.split("\0") if name)
+    # --cached still lists a file the update deleted (until it is staged).
+    return {
+        path.relative_to(project).as_posix(): path.read_bytes()
+        for path in paths
+        if path.is_file()
+    }
+
+
+def assert_same_tree(project: Path, expected: Path) -> None:
+    """The project has exactly the files of `expected`, with the same contents."""
+    got, want = tree(project), tree(expected)
+    assert sorted(got) == sorted(want), f"{project} vs {expected}"
+    differing = sorted(name for name in got if got[name] != want[name])
+    assert not differing, f"files that differ from {expected}: {differing}"
+
+
+def assert_merged_cleanly(project: Path) -> None:
+    status = git(project, "status", "--porcelain", "--untracked-files=all")
+    assert not re.search(r"(?m)^(UU|AA|DU|UD|AU|UA|DD) ", status), status
+    assert ".rej" not in status, status
+    check = run("git", "diff", "--check", cwd=project, check=False)
+    assert check.returncode == 0, check.stdout
+
+
+def sdist_members(project: Path) -> set[str]:
+    """The files in the sdist that `nox -s build` left in dist/, top folder removed."""
+    (sdist,) = (project / "dist").glob("*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        return {name.partition("/")[2] for name in archive.getnames()}
+
+
+def pyproject(project: Path) -> dict[str, Any]:
+    return tomllib.loads((project / "pyproject.toml").read_text())
+
+
+def python_classifiers(project: Path) -> list[str]:
+    prefix = "Programming Language :: Python :: 3."
+    return [
+        c.removeprefix("Programming Language :: Python :: ")
+        for c in pyproject(project)["project"]["classifiers"]
+        if c.startswith(prefix)
+    ]
+
+
+def nox_test_sessions(project: Path) -> set[str]:
+    listing = nox(project, "--list", "--json", "-k", "True").stdout
+    entries = json.loads(listing.strip().splitlines()[-1])
+    return {e["session"] for e in entries if e["name"] == "test"}
+
+
+def ci_matrix(project: Path) -> set[str]:
+    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
+    return {
+        f"test-{v}" for v in workflow["jobs"]["test"]["strategy"]["matrix"]["python"]
+    }
+
+
+# --- user edits -------------------------------------------------------------------
+
+USER_FUNCTION = '''
+
+def snake_slug(text: str) -> str:
+    """A user's own addition: slugify with underscores."""
+    return slugify(text, separator="_")
+'''
+
+USER_TEST = f'''\
+"""A user's own test."""
+
+from {MODULE}.text import snake_slug
+
+
+def test_snake_slug() -> None:
+    assert snake_slug("Hello, World!") == "hello_world"
+'''
+
+USER_DEPENDENCY = "packaging>=24"
+
+USER_SESSION = '''
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation (CI job: docs)."""
+    session.run("python", "-c", "print('docs')")
+'''
+
+
+def add_user_edits(project: Path) -> None:
+    """Edit code, add a runtime dependency, and add a session with its CI job."""
+    text_py = project / "src" / MODULE / "text.py"
+    text_py.write_text(text_py.read_text() + USER_FUNCTION)
+    (project / "tests" / "test_user.py").write_text(USER_TEST)
+    edit(project / "pyproject.toml", "dependencies = []",
+         f'dependencies = ["{USER_DEPENDENCY}"]')  # fmt: skip
+    noxfile = project / "noxfile.py"
+    noxfile.write_text(noxfile.read_text() + USER_SESSION)
+    # The docs job is the lint job with another session, as a user would copy it.
+    ci = project / ".github" / "workflows" / "ci.yml"
+    text = ci.read_text()
+    lint_job = re.search(r"(?ms)^  lint:\n.*?^      - run: nox -s lint\n", text)
+    assert lint_job, f"no lint job in {ci}"
+    docs_job = (
+        lint_job[0]
+        .replace("  lint:\n", "  docs:\n", 1)
+        .replace("nox -s lint", "nox -s docs")
+    )
+    ci.write_text(text.rstrip("\n") + "\n\n" + docs_job)
+    git_commit_all(project, "User edits")
+
+
+# --- the tests --------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_update_brings_template_changes_and_keeps_user_edits(
+    template_repo: Path,
+    tmp_path: Path,
+    record_property: Callable[[str, object], None],
+) -> None:
+    project = render_at(template_repo, tmp_path / "project", OLD)
+    add_user_edits(project)
+
+    start = time.perf_counter()
+    copier.run_update(
+        project, defaults=True, overwrite=True, unsafe=False, vcs_ref=NEW, quiet=True
+    )
+    elapsed = time.perf_counter() - start
+    print(f"copier update {OLD} -> {NEW} (API, with user edits): {elapsed:.2f}s")
+    record_property("update_seconds", round(elapsed, 2))
+
+    assert_merged_cleanly(project)
+    assert answers(project)["_commit"] == NEW
+    # The template change arrived...
+    assert (project / "CONTRIBUTING.md").is_file()
+    assert NEW_RULE in pyproject(project)["tool"]["ruff"]["lint"]["extend-select"]
+    assert last_line((project / "CHANGELOG.md").read_text()).endswith(CHANGELOG_SUFFIX)
+    noxfile = (project / "noxfile.py").read_text()
+    ci = (project / ".github" / "workflows" / "ci.yml").read_text()
+    assert noxfile.startswith(MARK + "\n")
+    assert ci.startswith(MARK + "\n")
+    # ...and every user edit survived it.
+    assert (project / "src" / MODULE / "text.py").read_text().endswith(USER_FUNCTION)
+    assert (project / "tests" / "test_user.py").read_text() == USER_TEST
+    assert pyproject(project)["project"]["dependencies"] == [USER_DEPENDENCY]
+    assert noxfile.endswith(USER_SESSION)
+    assert "\n  docs:\n" in ci
+    assert ci.rstrip("\n").endswith("      - run: nox -s docs")
+
+    git_commit_all(project, f"Update to wheelwright {NEW}")
+    # lint runs the CI-mirror checker: the user's docs session still has its job.
+    result = nox(project, "-s", "lint", f"test-{PYTHON}")
+    output = result.stdout + result.stderr
+    assert "CI mirrors nox:" in output
+    assert f"Session test-{PYTHON} was successful" in output
+
+
+def test_conflicting_edit_leaves_markers_that_git_flags(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    project = render_at(template_repo, tmp_path / "project", OLD)
+    changelog = project / "CHANGELOG.md"
+    template_line = last_line(changelog.read_text())
+    user_line = "- slugify(), for URLs and file names (the user's words)."
+    edit(changelog, template_line, user_line)
+    git_commit_all(project, "User edits the changelog")
+
+    result = timed_update(project, "--conflict", "inline")
+    # copier 9.19 exits 0 on a conflict: its exit status is not the signal. What
+    # the user sees is the template's after-update message, then git.
+    print(f"copier update exit status with a conflict: {result.returncode}")
+    assert "conflict markers (<<<<<<<)" in result.stderr, result.stderr
+
+    # Nothing silently overwritten: both sides are in the file, between markers.
+    text = changelog.read_text()
+    assert re.search(
+        rf"(?m)^<<<<<<< .*\n{re.escape(user_line)}\n=======\n"
+        rf"{re.escape(template_line + CHANGELOG_SUFFIX)}\n>>>>>>> .*$",
+        text,
+    ), text
+    # git lists the file as unmerged ("both modified")...
+    status = run("git", "status", cwd=project).stdout
+    assert "Unmerged paths:" in status, status
+    assert re.search(r"both modified:\s+CHANGELOG\.md", status), status
+    assert git(project, "diff", "--name-only", "--diff-filter=U") == "CHANGELOG.md"
+    # ...`git diff --check` fails on the markers...
+    check = run("git", "diff", "--check", cwd=project, check=False)
+    assert check.returncode != 0
+    assert "CHANGELOG.md:" in check.stdout
+    assert "leftover conflict marker" in check.stdout
+    # ...and a plain commit is refused until the conflict is resolved.
+    commit = run("git", "commit", "--message", "Update", cwd=project, check=False)
+    assert commit.returncode != 0
+    assert "unmerged files" in commit.stdout + commit.stderr
+    # ...and the project's own lint session names the marker, in any file.
+    lint = nox(project, "-s", "lint", check=False)
+    assert lint.returncode != 0
+    assert "Resolve these conflict markers, then rerun:" in lint.stdout + lint.stderr
+    assert "CHANGELOG.md:" in lint.stdout + lint.stderr
+    # The rest of the update merged: the new file is there, the answers moved on.
+    assert (project / "CONTRIBUTING.md").is_file()
+    assert answers(project)["_commit"] == NEW
+
+
+@pytest.mark.e2e
+def test_switching_variant_on_update_both_ways_keeps_sessions_green(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    project = render_at(template_repo, tmp_path / "project", NEW)
+    fresh_pure = render_at(template_repo, tmp_path / "fresh-pure", NEW)
+    fresh_c = render_at(template_repo, tmp_path / "fresh-c", NEW, variant="c-extension")
+    sessions = ("-s", "lint", f"test-{PYTHON}", "typecheck", "build")
+
+    timed_update(project, "--data", "variant=c-extension")
+    assert answers(project)["variant"] == "c-extension"
+    assert_merged_cleanly(project)
+    # Exactly what a fresh C-extension project has: nothing missing, nothing left over.
+    assert_same_tree(project, fresh_c)
+    assert (project / "src" / MODULE / "_core.c").is_file(), (
+        f"a c-extension project has no src/{MODULE}/_core.c: is the C variant in"
+        " the template yet?"
+    )
+    git_commit_all(project, "Switch to the C extension")
+    nox(project, *sessions)
+    assert f"src/{MODULE}/_core.c" in sdist_members(project)
+
+    timed_update(project, "--data", "variant=pure")
+    assert answers(project)["variant"] == "pure"
+    assert_merged_cleanly(project)
+    assert_same_tree(project, fresh_pure)
+    assert not [name for name in tree(project) if "/_core" in name]
+    git_commit_all(project, "Back to pure Python")
+    nox(project, *sessions)
+    assert not [name for name in sdist_members(project) if "/_core" in name]
+    wheels = [p.name for p in (project / "dist").glob("*.whl")]
+    assert len(wheels) == 1, wheels
+    assert wheels[0].endswith("-py3-none-any.whl"), wheels
+
+
+@pytest.mark.e2e
+def test_raising_min_python_on_update_moves_metadata_sessions_and_ci_together(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    # 3.10 -> 3.11, so that the oldest remaining test session runs on this machine.
+    old, new = "3.10", PYTHON
+    assert new in available_pythons(), available_pythons()
+    project = render_at(template_repo, tmp_path / "project", NEW, min_python=old)
+    assert pyproject(project)["project"]["requires-python"] == f">={old}"
+    assert python_classifiers(project)[0] == old
+    assert f"test-{old}" in nox_test_sessions(project)
+    assert nox_test_sessions(project) == ci_matrix(project)
+
+    timed_update(project, "--data", f"min_python={new}")
+    assert answers(project)["min_python"] == new
+    assert_merged_cleanly(project)
+    assert pyproject(project)["project"]["requires-python"] == f">={new}"
+    assert pyproject(project)["tool"]["mypy"]["python_version"] == new
+    classifiers = python_classifiers(project)
+    assert old not in classifiers
+    assert classifiers[0] == new
+    sessions = nox_test_sessions(project)
+    assert f"test-{old}" not in sessions
+    assert f"test-{new}" in sessions
+    assert {f"test-{v}" for v in classifiers} <= sessions
+    assert ci_matrix(project) == sessions
+    # And it is exactly a project started at the new min_python.
+    fresh = render_at(template_repo, tmp_path / "fresh", NEW, min_python=new)
+    assert_same_tree(project, fresh)
+
+    git_commit_all(project, f"Require Python {new}")
+    nox(project, "-s", "lint", f"test-{new}", "typecheck")
+
+
+def test_check_update_reports_a_newer_tag_until_the_project_is_updated(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    project = render_at(template_repo, tmp_path / "project", OLD)
+
+    def check_update() -> tuple[dict[str, Any], str, int]:
+        as_json = copier_cli(project, "check-update", "--output-format", "json").stdout
+        plain = copier_cli(project, "check-update").stdout
+        quiet = copier_cli(project, "check-update", "--quiet", check=False)
+        assert quiet.stdout == "", quiet.stdout
+        return json.loads(as_json.strip().splitlines()[-1]), plain, quiet.returncode
+
+    report, plain, status = check_update()
+    assert report == {
+        "update_available": True,
+        "current_version": OLD.removeprefix("v"),
+        "latest_version": NEW.removeprefix("v"),
+    }
+    assert "New template version available." in plain
+    assert "Current version is 1.0.0, latest version is 1.1.0." in plain
+    assert status == 2  # --quiet: "exit with status 2 when a new version is available"
+
+    timed_update(project)  # no --vcs-ref: the newest tag
+    git_commit_all(project, f"Update to wheelwright {NEW}")
+
+    report, plain, status = check_update()
+    assert report == {
+        "update_available": False,
+        "current_version": NEW.removeprefix("v"),
+        "latest_version": NEW.removeprefix("v"),
+    }
+    assert "Project is up-to-date!" in plain
+    assert status == 0
+
+
+def test_old_answers_file_gets_new_question_default_without_prompting(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    email = "ada@example.org"
+    project = render_at(template_repo, tmp_path / "project", OLD, author_email=email)
+    old_answers = answers(project)
+    assert NEW_QUESTION not in old_answers
+
+    # stdin is /dev/null: a prompt would fail the update instead of waiting.
+    result = timed_update(project)
+    assert "Who answers contributors' questions" not in result.stdout + result.stderr
+
+    new_answers = answers(project)
+    assert new_answers[NEW_QUESTION] == email  # the default, computed from old answers
+    assert new_answers["_commit"] == NEW
+    assert {
+        k: v for k, v in new_answers.items() if k not in {NEW_QUESTION, "_commit"}
+    } == {k: v for k, v in old_answers.items() if k != "_commit"}
+    assert (
+        f"Questions and patches: {email}." in (project / "CONTRIBUTING.md").read_text()
+    )
+    assert_merged_cleanly(project)
