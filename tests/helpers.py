@@ -76,6 +76,7 @@ def run(
         [str(arg) for arg in args],
         check=False,
         cwd=cwd,
+        stdin=subprocess.DEVNULL,  # a prompt fails the test instead of hanging it
         env=dict(env) if env is not None else project_env(),
         capture_output=True,
         text=True,

@@ -24,21 +24,27 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def released(template_snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A pure project at its release tag v1.0.0, with dist/ built: ready to publish."""
-    project = render_project(
-        template_snapshot, tmp_path_factory.mktemp("released") / "project"
-    )
+    return release(template_snapshot, tmp_path_factory.mktemp("released"))
+
+
+def release(template: Path, where: Path, **answers: object) -> Path:
+    project = render_project(template, where / "project", **answers)
     git_commit_all(project)
     git(project, "tag", "v1.0.0")
     nox(project, "-s", "build")
     return project
 
 
+def fresh_copy(project: Path, tmp_path: Path) -> Path:
+    """A copy of a released project (its git history too) for one test to change."""
+    copy = tmp_path / "project"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".nox"))
+    return copy
+
+
 @pytest.fixture
 def project(released: Path, tmp_path: Path) -> Path:
-    """A fresh copy of the released project (its git history too) for one test."""
-    copy = tmp_path / "project"
-    shutil.copytree(released, copy, ignore=shutil.ignore_patterns(".nox"))
-    return copy
+    return fresh_copy(released, tmp_path)
 
 
 def publish(project: Path, index: PackageIndex, session: str, *args: str):
@@ -95,8 +101,15 @@ def test_publish_uploads_a_clean_tagged_release_when_confirmed(
     assert install_from_index(index, "my-package==1.0.0", tmp_path) == "1.0.0"
 
 
+@pytest.mark.parametrize(
+    ("answer", "outcome", "files_uploaded"),
+    [
+        ("yes", "Published my-package 1.0.0", 2),
+        ("no", "Not published: not confirmed.", 0),
+    ],
+)
 def test_publish_asks_and_uploads_only_after_yes(
-    project: Path, index: PackageIndex
+    project: Path, index: PackageIndex, answer: str, outcome: str, files_uploaded: int
 ) -> None:
     env = project_env(**index.twine_env())
     child = pexpect.spawn(sys.executable, ["-m", "nox", "-s", "publish"], cwd=project,
@@ -104,30 +117,14 @@ def test_publish_asks_and_uploads_only_after_yes(
     try:
         child.expect("Upload these files to")
         child.expect("Type 'yes' to upload: ")
-        assert index.files() == set()
-        child.sendline("yes")
-        child.expect("Published my-package 1.0.0")
+        assert index.files() == set()  # nothing leaves before the answer
+        child.sendline(answer)
+        child.expect(outcome)
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
-    assert len(index.files()) == 2
-
-
-def test_publish_refuses_when_the_user_says_no(
-    project: Path, index: PackageIndex
-) -> None:
-    env = project_env(**index.twine_env())
-    child = pexpect.spawn(sys.executable, ["-m", "nox", "-s", "publish"], cwd=project,
-                          env=env, encoding="utf-8", timeout=120)  # fmt: skip
-    try:
-        child.expect("Type 'yes' to upload: ")
-        child.sendline("no")
-        child.expect("Not published: not confirmed.")
-        child.expect(pexpect.EOF)
-    finally:
-        child.close(force=True)
-    assert child.exitstatus != 0
-    assert index.files() == set()
+    assert (child.exitstatus == 0) == (answer == "yes")
+    assert len(index.files()) == files_uploaded
 
 
 def test_publish_refuses_without_a_terminal_to_confirm(
@@ -309,10 +306,7 @@ def released_c(
     cibuildwheel would make (it needs containers here), the host wheel repaired to
     manylinux by auditwheel, as cibuildwheel does."""
     tmp = tmp_path_factory.mktemp("released-c")
-    project = render_project(template_snapshot, tmp / "project", variant="c-extension")
-    git_commit_all(project)
-    git(project, "tag", "v1.0.0")
-    nox(project, "-s", "build")
+    project = release(template_snapshot, tmp, variant="c-extension")
     run(sys.executable, "-m", "uv", "build", "--wheel", "--quiet", "--python", "3.11",
         "--out-dir", tmp / "host", cwd=project)  # fmt: skip
     (wheel,) = (tmp / "host").glob("*.whl")
@@ -323,9 +317,7 @@ def released_c(
 
 @pytest.fixture
 def c_project(released_c: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "project"
-    shutil.copytree(released_c, copy, ignore=shutil.ignore_patterns(".nox"))
-    return copy
+    return fresh_copy(released_c, tmp_path)
 
 
 def test_c_project_publishes_sdist_and_wheels_that_install_from_the_index(

@@ -32,7 +32,6 @@ from helpers import (
     git,
     git_commit_all,
     nox,
-    project_env,
     run,
     tool,
 )
@@ -129,24 +128,7 @@ def copier_cli(
     project: Path, *args: str, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
     """Run the copier CLI in a project, with no terminal to answer a prompt on."""
-    command = [str(tool("copier")), *args]
-    result = subprocess.run(
-        command,
-        cwd=project,
-        env=project_env(),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    if check and result.returncode != 0:
-        pytest.fail(
-            f"{' '.join(command)} exited {result.returncode} in {project}\n"
-            f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}",
-            pytrace=False,
-        )
-    return result
+    return run(tool("copier"), *args, cwd=project, check=check)
 
 
 def timed_update(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
