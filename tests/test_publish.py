@@ -357,3 +357,12 @@ def test_c_project_publish_refuses_an_unrepaired_linux_wheel(
         "--out-dir", c_project / "dist", cwd=c_project)  # fmt: skip
     result = publish(c_project, index, "publish", "--yes")
     assert_refused(result, "PyPI rejects the plain linux platform tag", index, set())
+
+
+def test_c_project_publish_refuses_wheels_without_their_sdist(
+    c_project: Path, index: PackageIndex
+) -> None:
+    for sdist in (c_project / "dist").glob("*.tar.gz"):
+        sdist.unlink()
+    result = publish(c_project, index, "publish", "--yes")
+    assert_refused(result, "dist/ has no sdist. Build it: nox -s build.", index, set())

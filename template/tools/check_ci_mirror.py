@@ -1,489 +1,215 @@
-"""Check that the GitHub Actions CI jobs mirror the nox sessions.
+"""Check that the GitHub Actions workflows mirror the nox sessions.
 
-The promise: every CI job *is* a nox session.
+The promise this project keeps: every CI job *is* a nox session.
 
-* A job's only work is one step ``nox -s <session>``, and the job is named after
-  the session's base name (``nox -s test-${{ matrix.python }}`` is job ``test``;
-  the matrix must list exactly the noxfile's parametrizations of ``test``).
-* Beside that step a job may only check out the code, set up Python or uv,
-  install nox (``pipx install nox``, ``uv tool install nox``, ...) and upload or
-  download artifacts. The nox step may also say ``python -m nox``, ``uvx nox``
-  or ``pipx run nox``.
-* Every session has a job, unless it is tagged ``local-only``; then it has none.
+* A job's only work is one step `nox -s <session>`, and the job is named after
+  the session (`nox -s test-${{ matrix.python }}` is the job `test`, and its
+  matrix must list exactly the noxfile's parametrizations of `test`).
+* Around that step a job may only check out the code, set up Python or uv,
+  install nox and upload or download artifacts.
+* Every session has a job, unless it is tagged local-only:
+  `@nox.session(tags=["local-only"])`.
 
 Usage: python tools/check_ci_mirror.py [--root DIR]
 
-Prints a one-line summary and exits 0 when CI mirrors nox; otherwise prints one
-line per mismatch and exits 1. Needs PyYAML, and nox either importable by this
-Python or on PATH.
+Prints one line per mismatch and exits 1, or a one-line summary and exits 0.
+The sessions come from nox itself (`nox --list --json`), not from reading the
+noxfile as text.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import itertools
 import json
-import os
 import re
-import shlex
-import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-try:
-    import yaml
-except ImportError:
-    sys.exit("check_ci_mirror: needs PyYAML; install it with 'pip install pyyaml'")
+import yaml
 
 LOCAL_ONLY = "local-only"
-PLUMBING_ACTIONS = {
+PLUMBING_ACTIONS = (
     "actions/checkout",
     "actions/setup-python",
     "astral-sh/setup-uv",
     "actions/upload-artifact",
     "actions/download-artifact",
-}
-NOX_LAUNCHERS = [
-    ("nox",),
-    ("python", "-m", "nox"),
-    ("python3", "-m", "nox"),
-    ("uvx", "nox"),
-    ("pipx", "run", "nox"),
-]
-NOX_INSTALLERS = [
-    ("pipx", "install"),
-    ("pip", "install"),
-    ("pip3", "install"),
-    ("python", "-m", "pip", "install"),
-    ("python3", "-m", "pip", "install"),
-    ("uv", "tool", "install"),
-    ("uv", "pip", "install"),
-]
-INSTALL_OPTIONS_WITH_VALUE = {"--python", "--pip-args", "--index-url", "-i"}
-SESSION_FLAGS = {"-s", "--session", "--sessions"}
-NOX_REQUIREMENT = re.compile(r"nox(\[[\w,-]+\])?([<>=!~@].*)?", re.IGNORECASE)
-EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
-MATRIX_KEY = re.compile(r"matrix\.([\w-]+)")
-# Environment variables that would make nox list only some of the sessions.
-NOX_SELECTION_ENV = {"NOXSESSION", "NOXPYTHON", "NOXEXTRAPYTHON", "NOXFORCEPYTHON"}
+)
+# `python -m pip install "nox[uv]>=2025.5.1"`, `pipx install nox`, `uv tool install nox`
+INSTALL_NOX = re.compile(
+    r"(python3? -m pip|pip3?|pipx|uv tool) install (--?\S+ )*"
+    r"""(["']?)nox(\[[\w,-]+\])?([<>=!~][^\s"']*)?\3"""
+)
+NOX_STEP = re.compile(r"nox -s ((?:\$\{\{[^}]*\}\}|\S)+)")  # ${{ }} may hold spaces
+MATRIX_VALUE = re.compile(r"\$\{\{\s*matrix\.([\w-]+)\s*\}\}")
 
 
-class CheckError(Exception):
-    """A problem that stops the check of one job (or of the whole run)."""
+class Mismatch(Exception):
+    """A job the checker cannot read any further."""
 
 
-@dataclass(frozen=True)
-class Sessions:
-    """The noxfile's sessions, as ``nox --list --json`` reports them."""
-
-    name_of: dict[str, str]  # session id -> base name: "test-3.10" -> "test"
-    local_only: frozenset[str]  # ids of sessions tagged local-only
-
-    def ids(self, name: str) -> set[str]:
-        return {sid for sid, base in self.name_of.items() if base == name}
-
-    def resolve(self, token: str) -> set[str]:
-        """The ids ``nox -s <token>`` runs: one id, or every id of a base name."""
-        return {token} if token in self.name_of else self.ids(token)
-
-    def ci_ids(self, name: str) -> set[str]:
-        return self.ids(name) - self.local_only
-
-    def names(self) -> list[str]:
-        return sorted(set(self.name_of.values()))
-
-
-@dataclass(frozen=True)
-class RunStep:
-    """A ``run:`` step, read as plumbing, a nox call, or other work."""
-
-    kind: Literal["install", "nox", "other"]
-    text: str  # the step's commands on one line, for messages
-    session: str | None = None  # the argument of -s, for a nox call
-    exact: bool = False  # the nox command is exactly "nox -s <session>"
-    alone: bool = True  # the step runs that one command and nothing else
-
-
-def nox_command() -> list[str]:
-    if importlib.util.find_spec("nox") is not None:
-        return [sys.executable, "-m", "nox"]
-    if shutil.which("nox"):  # e.g. run from a nox session's virtualenv
-        return ["nox"]
-    raise CheckError(
-        f"cannot list the sessions: nox is neither importable by {sys.executable}"
-        " nor on PATH; install nox and rerun"
-    )
-
-
-def load_sessions(root: Path) -> Sessions:
-    # Plain `nox --list` shows only the default sessions; `-k True` selects every
-    # session (default=False ones too) and overrides nox.options.sessions.
-    command = [*nox_command(), "--list", "--json", "-k", "True"]
-    env = {k: v for k, v in os.environ.items() if k not in NOX_SELECTION_ENV}
+def load_sessions(root: Path) -> dict[str, dict[str, Any]]:
+    """Every session, by id ("test-3.12"). `-k True` selects all of them: a
+    plain `nox --list --json` would leave out those not run by default."""
+    command = [sys.executable, "-m", "nox", "--list", "--json", "-k", "True"]
     result = subprocess.run(
-        command, cwd=root, env=env, capture_output=True, text=True, check=False
+        command, cwd=root, capture_output=True, text=True, check=False
     )
-    lines = result.stdout.strip().splitlines()
-    try:
-        entries = json.loads(lines[-1]) if result.returncode == 0 and lines else None
-    except json.JSONDecodeError:
-        entries = None
-    if not isinstance(entries, list):
+    if result.returncode != 0:
         sys.stderr.write(result.stderr)
-        raise CheckError(
-            f"'{' '.join(command)}' failed in {root} (exit {result.returncode});"
-            " fix the noxfile so that nox can list its sessions, then rerun"
+        sys.exit(
+            f"check_ci_mirror: nox could not list the sessions in {root} (above);"
+            " fix the noxfile, then rerun"
         )
-    return Sessions(
-        name_of={e["session"]: e["name"] for e in entries},
-        local_only=frozenset(e["session"] for e in entries if LOCAL_ONLY in e["tags"]),
-    )
+    entries = json.loads(result.stdout.strip().splitlines()[-1])
+    return {entry["session"]: entry for entry in entries}
 
 
-def split_command(line: str) -> list[str]:
-    """Split a shell line into words, keeping each ``${{ ... }}`` as one word."""
-    expressions: list[str] = []
-
-    def hide(match: re.Match[str]) -> str:
-        expressions.append(match.group(0))
-        return f"\0{len(expressions) - 1}\0"
-
-    try:
-        words = shlex.split(EXPRESSION.sub(hide, line))
-    except ValueError:  # unbalanced quotes: leave it as one unknown word
-        return [line]
-    return [re.sub(r"\0(\d+)\0", lambda m: expressions[int(m[1])], w) for w in words]
-
-
-def installs_nox(words: list[str]) -> bool:
-    for installer in NOX_INSTALLERS:
-        if tuple(words[: len(installer)]) == installer:
-            args = iter(words[len(installer) :])
-            requirements = []
-            for arg in args:
-                if arg in INSTALL_OPTIONS_WITH_VALUE:
-                    next(args, None)
-                elif not arg.startswith("-"):
-                    requirements.append(arg)
-            return bool(requirements) and all(
-                NOX_REQUIREMENT.fullmatch(r) for r in requirements
-            )
-    return False
-
-
-def nox_call(words: list[str]) -> tuple[str | None, bool] | None:
-    """For a nox command: the session it names and whether that is all it says."""
-    for launcher in NOX_LAUNCHERS:
-        if tuple(words[: len(launcher)]) == launcher:
-            args = words[len(launcher) :]
-            break
-    else:
-        return None
-    if args and "=" in args[0] and args[0].split("=")[0] in SESSION_FLAGS:
-        args = [*args[0].split("=", 1), *args[1:]]
-    if len(args) >= 2 and args[0] in SESSION_FLAGS:
-        return args[1], len(args) == 2
-    return None, False
-
-
-def read_run(script: str) -> RunStep:
-    joined = script.replace("\\\n", " ")
-    lines = [s for line in joined.splitlines() if (s := line.strip())]
-    lines = [line for line in lines if not line.startswith("#")]
-    words = [split_command(line) for line in lines]
-    text = "; ".join(lines)
-    if words and all(installs_nox(w) for w in words):
-        return RunStep("install", text)
-    calls = [call for w in words if (call := nox_call(w)) is not None]
-    if not calls:
-        return RunStep("other", text)
-    session, exact = calls[0]
-    return RunStep("nox", text, session, exact, alone=len(lines) == 1)
-
-
-def is_plumbing(action: str) -> bool:
-    owner_repo = "/".join(action.split("/")[:2])
-    return owner_repo.lower() in PLUMBING_ACTIONS
-
-
-def is_session_of(session: str, job_id: str) -> bool:
-    return session == job_id or session.startswith(f"{job_id}-")
-
-
-def scalar(value: Any) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def matrix_combinations(strategy: Any) -> list[dict[str, Any]]:
-    """The job's matrix combinations, honouring include and exclude."""
-    matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
-    if matrix is None:
-        return [{}]
-    if not isinstance(matrix, dict):
-        raise CheckError(
-            f"has a computed strategy.matrix ({matrix!r}) — list its values"
-            " literally so they can be compared with the noxfile"
-        )
-    axes = {k: v for k, v in matrix.items() if k not in ("include", "exclude")}
-    for key, values in axes.items():
+def matrix_session_ids(template: str, job: dict[str, Any]) -> set[str]:
+    """Expand `test-${{ matrix.python }}` over the job's matrix (and its include)."""
+    keys = sorted(set(MATRIX_VALUE.findall(template)))
+    matrix = (job.get("strategy") or {}).get("matrix") or {}
+    columns = []
+    for key in keys:
+        values = matrix.get(key, [])
         if not isinstance(values, list):
-            raise CheckError(
-                f"has a computed strategy.matrix.{key} ({values!r}) — list its"
-                " values literally so they can be compared with the noxfile"
-            )
-    product = itertools.product(*axes.values()) if axes else []
-    combos = [dict(zip(axes, values, strict=True)) for values in product]
-    for excluded in matrix.get("exclude") or []:
-        combos = [c for c in combos if any(c.get(k) != v for k, v in excluded.items())]
-    added: list[dict[str, Any]] = []
-    for extra in matrix.get("include") or []:
-        fits = [
-            c for c in combos if all(c[k] == v for k, v in extra.items() if k in axes)
-        ]
-        for combo in fits:
-            combo.update(extra)
-        if not fits:
-            added.append(dict(extra))
-    return combos + added
-
-
-def expand(template: str, strategy: Any) -> tuple[set[str], list[str]]:
-    """Expand ``${{ matrix.KEY }}`` in a session name over the job's matrix.
-
-    Returns the session ids, and the matrix keys whose values are YAML numbers
-    (unquoted 3.10 is the number 3.1).
-    """
-    # "test-${{ matrix.python }}" splits into ["test-", "matrix.python", ""].
-    parts = EXPRESSION.split(template)
-    keys = parts[1::2]
-    for expression in keys:
-        if not MATRIX_KEY.fullmatch(expression):
-            raise CheckError(
-                f"names its session with '${{{{ {expression} }}}}' — spell the"
-                " session out, or take its parametrization from ${{ matrix.<key> }}"
-            )
-    if not keys:
-        return {template}, []
+            raise Mismatch(f"computes matrix.{key}; list its values literally")
+        values = values + [e[key] for e in matrix.get("include", []) if key in e]
+        if not values:
+            raise Mismatch(f"uses matrix.{key}, which strategy.matrix does not list")
+        if any(isinstance(value, float) for value in values):
+            raise Mismatch(f"lists matrix.{key} as numbers; quote them (3.10 is 3.1)")
+        columns.append([str(value) for value in values])
     ids = set()
-    numbers: dict[str, set[str]] = {}
-    for combo in matrix_combinations(strategy):
-        words = []
-        for i, part in enumerate(parts):
-            key = part.removeprefix("matrix.")
-            if i % 2 == 0:
-                words.append(part)
-            elif key not in combo:
-                raise CheckError(
-                    f"uses matrix.{key}, which its strategy.matrix lacks — add"
-                    f" '{key}' to strategy.matrix with the session's values"
-                )
-            else:
-                words.append(scalar(combo[key]))
-                if isinstance(combo[key], float):
-                    numbers.setdefault(key, set()).add(str(combo[key]))
-        ids.add("".join(words))
-    return ids, [f"{key}: [{', '.join(sorted(v))}]" for key, v in numbers.items()]
-
-
-def quoted(items: Any) -> str:
-    return ", ".join(f"'{item}'" for item in sorted(items))
-
-
-def check_sessions(
-    where: str, job_id: str, step: RunStep, ids: set[str], sessions: Sessions
-) -> tuple[list[str], set[str]]:
-    """Compare the session ids a job runs with the noxfile."""
-    problems = []
-    resolved = {sid for token in ids for sid in sessions.resolve(token)}
-    if not resolved:
-        problems.append(
-            f"{where} runs '{step.text}', but the noxfile has no session"
-            f" {quoted(ids)} — add the session to the noxfile or delete the job"
-        )
-        return problems, set()
-    names = {sessions.name_of[sid] for sid in resolved}
-    if names != {job_id}:
-        problems.append(
-            f"{where} runs session {quoted(names)} — a job is named after its"
-            f" session; rename the job to {quoted(names)}"
-            if len(names) == 1
-            else f"{where} runs sessions {quoted(names)} — one job runs one"
-            " session; give each its own job named after it"
-        )
-    for token in sorted(t for t in ids if not sessions.resolve(t)):
-        problems.append(
-            f"{where} runs '{token}' (from its strategy.matrix), which the noxfile"
-            f" does not define — drop that value from the matrix or add it to the"
-            f" noxfile's parametrization of {quoted(names)}"
-        )
-    local = resolved & sessions.local_only
-    if local:
-        problems.append(
-            f"{where} runs {quoted(local)}, which the noxfile tags {LOCAL_ONLY} —"
-            " delete the job, or drop the tag if the session belongs in CI"
-        )
-    if len(names) == 1:
-        for sid in sorted(sessions.ci_ids(next(iter(names))) - resolved):
-            problems.append(
-                f"{where} never runs '{sid}', which the noxfile defines — add its"
-                f" value to the job's strategy.matrix or drop it from the noxfile"
-            )
-    return problems, resolved
+    for combination in itertools.product(*columns):
+        session_id = template
+        for key, value in zip(keys, combination, strict=True):
+            expression = r"\$\{\{\s*matrix\." + re.escape(key) + r"\s*\}\}"
+            session_id = re.sub(expression, value, session_id)
+        ids.add(session_id)
+    return ids
 
 
 def check_job(
-    where: str, job_id: str, job: Any, sessions: Sessions
+    where: str, job_id: str, job: dict[str, Any], sessions: dict[str, Any]
 ) -> tuple[list[str], set[str]]:
-    """Check one job; return its mismatches and the session ids it runs."""
-    if not isinstance(job, dict):
-        return [f"{where} is not a mapping — give it steps ending in a nox step"], set()
-    if "uses" in job:
-        return [
-            (
-                f"{where} calls the reusable workflow '{job['uses']}' — a job's only"
-                f" work is 'nox -s {job_id}'; give it its own steps"
-            )
-        ], set()
-    problems = []
-    nox_steps = []
-    for step in job.get("steps") or []:
-        if not isinstance(step, dict):
-            continue
+    """The job's mismatches, and the session ids it runs."""
+    problems, nox_steps = [], []
+    for step in job.get("steps", []):
         if "uses" in step:
-            action = str(step["uses"]).split("@")[0]
-            if not is_plumbing(action):
+            if not str(step["uses"]).startswith(PLUMBING_ACTIONS):
                 problems.append(
-                    f"{where} uses '{action}' — beside 'nox -s {job_id}' a job"
-                    " may only use checkout, setup-python, setup-uv and"
-                    f" upload/download-artifact; do that work in the {job_id} session"
+                    f"{where} uses '{step['uses'].split('@')[0]}' — around 'nox -s "
+                    f"{job_id}' a job only checks out, sets up Python or uv, installs "
+                    f"nox and moves artifacts; do that work in the {job_id} session"
                 )
             continue
-        if "run" not in step:
+        command = " ".join(str(step.get("run", "")).split())
+        if not command or INSTALL_NOX.fullmatch(command):
             continue
-        run = read_run(str(step["run"]))
-        if run.kind == "other":
+        if command.startswith("nox "):
+            nox_steps.append(command)
+        else:
             problems.append(
-                f"{where} runs '{run.text}' — a job's only work is 'nox -s {job_id}';"
+                f"{where} runs '{command}' — a job's only work is 'nox -s {job_id}';"
                 f" move that command into the {job_id} session"
             )
-        elif run.kind == "nox":
-            nox_steps.append(run)
-    if not nox_steps:
-        problems.append(
-            f"{where} never runs nox — its one piece of work must be a step"
-            f" 'run: nox -s {job_id}'"
-        )
+    if len(nox_steps) != 1:
+        runs = f"runs nox {len(nox_steps)} times" if nox_steps else "never runs nox"
+        problems.append(f"{where} {runs} — its one piece of work is 'nox -s {job_id}'")
         return problems, set()
-    if len(nox_steps) > 1:
+    match = NOX_STEP.match(nox_steps[0])
+    if match is None or match.group(0) != nox_steps[0]:
         problems.append(
-            f"{where} runs nox {len(nox_steps)} times"
-            f" ({quoted(s.text for s in nox_steps)}) — one job runs one session;"
-            " split it into one job per session"
+            f"{where} runs '{nox_steps[0]}' — the step must be exactly 'nox -s "
+            f"{match.group(1) if match else job_id}'; move anything else into the noxfile"
         )
-    # With several nox steps, check the one for the job's own session.
-    own = [s for s in nox_steps if s.session and is_session_of(s.session, job_id)]
-    main = (own or nox_steps)[0]
-    if main.session is None:
-        problems.append(
-            f"{where} runs '{main.text}' without '-s <session>' — make the step"
-            f" exactly 'nox -s {job_id}'"
-        )
-        return problems, set()
-    if not main.alone:
-        problems.append(
-            f"{where} runs '{main.text}' in one step — give 'nox -s {main.session}'"
-            " a step of its own"
-        )
-    elif not main.exact:
-        problems.append(
-            f"{where} runs '{main.text}' — the step must be exactly"
-            f" 'nox -s {main.session}'; move extra arguments and commands into the"
-            " noxfile"
-        )
+        if match is None:
+            return problems, set()
     try:
-        ids, warnings = expand(main.session, job.get("strategy"))
-    except CheckError as error:
-        problems.append(f"{where} {error}")
-        return problems, set()
-    for warning in warnings:
+        requested_ids = matrix_session_ids(match.group(1), job)
+    except Mismatch as error:
+        return [*problems, f"{where} {error}"], set()
+    ids, unknown = set(), set()
+    for requested in requested_ids:  # `nox -s test` runs every test-* session
+        matched = {i for i, s in sessions.items() if requested in (i, s["name"])}
+        ids |= matched
+        unknown |= set() if matched else {requested}
+    names = {sessions[i]["name"] for i in ids}
+    for session_id in sorted(unknown):
         problems.append(
-            f"{where} has unquoted numbers in strategy.matrix ({warning}) — quote"
-            ' them ("3.10"): YAML reads 3.10 as the number 3.1'
+            f"{where} runs '{session_id}' (from its strategy.matrix), which the noxfile "
+            "does not define — drop it from the matrix or add it to the noxfile"
+            if names
+            else f"{where} runs '{session_id}', which the noxfile does not define — add "
+            "the session or delete the job"
         )
-    more, resolved = check_sessions(where, job_id, main, ids, sessions)
-    return problems + more, resolved
+    if names and names != {job_id}:
+        problems.append(
+            f"{where} runs session {', '.join(map(repr, sorted(names)))} — a job is "
+            f"named after its session; rename the job to '{min(names)}'"
+        )
+    for name in names:
+        for missing in sorted(ids_of(sessions, name) - ids):
+            problems.append(
+                f"{where} never runs '{missing}', which the noxfile defines — add it "
+                "to the job's strategy.matrix or drop it from the noxfile"
+            )
+    for local in sorted(i for i in ids if is_local(sessions[i])):
+        problems.append(
+            f"{where} runs '{local}', which the noxfile tags {LOCAL_ONLY} — delete "
+            "the job, or drop the tag"
+        )
+    return problems, ids
 
 
-def workflow_files(root: Path) -> list[Path]:
-    folder = root / ".github" / "workflows"
-    if not folder.is_dir():
-        return []
-    return sorted(
-        p for p in folder.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file()
-    )
+def is_local(session: dict[str, Any]) -> bool:
+    return LOCAL_ONLY in session["tags"]
+
+
+def ids_of(sessions: dict[str, Any], name: str) -> set[str]:
+    """The ids of a session's parametrizations: test -> {test-3.12, test-3.13}."""
+    return {i for i, session in sessions.items() if session["name"] == name}
 
 
 def check(root: Path) -> tuple[list[str], str]:
-    """Return the mismatches, and the summary line for when there are none."""
     sessions = load_sessions(root)
-    problems: list[str] = []
-    covered: set[str] = set()
-    jobs_seen = 0
-    unreadable = False  # then sessions without jobs may just be unseen
-    for path in workflow_files(root):
-        try:
-            workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as error:
-            reason = " ".join(str(error).split())
-            problems.append(f"{path.name}: is not valid YAML ({reason}) — fix it")
-            unreadable = True
-            continue
-        jobs = workflow.get("jobs") if isinstance(workflow, dict) else None
-        if not isinstance(jobs, dict):
-            problems.append(f"{path.name}: has no 'jobs:' mapping — add the jobs")
-            continue
-        for job_id, job in jobs.items():
-            jobs_seen += 1
-            where = f"{path.name}: job '{job_id}'"
-            found, ran = check_job(where, str(job_id), job, sessions)
+    problems, covered, jobs = [], set(), 0
+    for path in sorted((root / ".github" / "workflows").glob("*.y*ml")):
+        workflow = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for job_id, job in (workflow.get("jobs") or {}).items():
+            jobs += 1
+            found, ran = check_job(
+                f"{path.name}: job '{job_id}'", job_id, job, sessions
+            )
             problems += found
-            covered |= ran | sessions.ids(str(job_id))  # a job claims its name
-    local_names = []
-    for name in sessions.names():
-        if not sessions.ci_ids(name):
-            local_names.append(name)
-        elif not unreadable and not sessions.ids(name) & covered:
+            # A job claims its name, so a broken job is not also a missing one.
+            covered |= ran | ids_of(sessions, job_id)
+    names = sorted({s["name"] for s in sessions.values()})
+    local = [
+        n for n in names if all(is_local(sessions[i]) for i in ids_of(sessions, n))
+    ]
+    for name in names:
+        if name not in local and not ids_of(sessions, name) & covered:
             problems.append(
-                f"session '{name}' has no CI job — add a job '{name}' whose only"
-                f" work is 'nox -s {name}', or tag the session {LOCAL_ONLY}"
+                f"session '{name}' has no CI job — add a job '{name}' whose only work"
+                f" is 'nox -s {name}', or tag the session {LOCAL_ONLY}"
                 f' (@nox.session(tags=["{LOCAL_ONLY}"]))'
             )
-    summary = (
-        f"CI mirrors nox: {jobs_seen} jobs, {len(sessions.names())} sessions"
-        f" ({len(local_names)} {LOCAL_ONLY})"
+    return problems, (
+        f"CI mirrors nox: {jobs} jobs, {len(names)} sessions ({len(local)} {LOCAL_ONLY})"
     )
-    return problems, summary
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument(
-        "--root", type=Path, default=Path(), help="project directory (default: .)"
-    )
-    args = parser.parse_args(argv)
-    try:
-        problems, summary = check(args.root.resolve())
-    except CheckError as error:
-        print(f"check_ci_mirror: {error}", file=sys.stderr)
-        return 1
-    for problem in problems:
-        print(problem)
-    if not problems:
-        print(summary)
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=Path(), help="default: .")
+    root = parser.parse_args().root.resolve()
+    problems, summary = check(root)
+    print("\n".join(problems) or summary)
     return 1 if problems else 0
 
 
