@@ -279,6 +279,12 @@ def test_workflow_publish_jobs_are_safe(render) -> None:
     project = render()
     workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
     assert workflow["permissions"] == {}
+    # Only pull-request runs share a group and cancel each other.
+    concurrency = workflow["concurrency"]
+    assert "github.event.pull_request.number || github.run_id" in concurrency["group"]
+    assert concurrency["cancel-in-progress"] == (
+        "${{ github.event_name == 'pull_request' }}"
+    )
     jobs = workflow["jobs"]
     expectations = {
         "publish_test": ("testpypi", "refs/heads/main", "workflow_dispatch"),
