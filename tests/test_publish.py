@@ -134,6 +134,16 @@ def test_publish_refuses_without_a_terminal_to_confirm(
     assert_refused(result, "Run: nox -s publish -- --yes", index, set())
 
 
+def test_publish_in_github_actions_without_an_oidc_token_uploads_nothing(
+    project: Path, index: PackageIndex
+) -> None:
+    # As in a workflow whose publish job lacks `id-token: write`.
+    env = project_env(GITHUB_ACTIONS="true", **index.twine_env())
+    result = nox(project, "-s", "publish", check=False, env=env)
+    assert_refused(result, "could not sign the PEP 740 attestations", index, set())
+    assert "Type 'yes'" not in result.stdout
+
+
 def test_publish_in_ci_never_prompts(project: Path, index: PackageIndex) -> None:
     result = nox(project, "-s", "publish", check=False,
                  env=project_env(CI="true", **index.twine_env()))  # fmt: skip

@@ -283,10 +283,16 @@ def upload(
     if IN_GITHUB_ACTIONS:
         # Trusted publishing: twine trades the job's OIDC token for a short-lived
         # upload token. The attestations are signed with the same identity.
-        subprocess.run(
+        signing = subprocess.run(
             [sys.executable, "-m", "pypi_attestations", "sign", *map(str, files)],
-            check=True,
+            check=False,
         )
+        if signing.returncode != 0:
+            raise Refusal(
+                "could not sign the PEP 740 attestations (above). The job needs "
+                "`permissions: id-token: write`, and PyPI a trusted publisher for "
+                "this repository, workflow and environment (README: Releasing)."
+            )
         command += ["--attestations", "--non-interactive"]
     command += map(str, files)
     print(f"Uploading {name} {version} to {url}", flush=True)
