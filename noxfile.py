@@ -7,7 +7,6 @@ checker, run by `lint`) holds the two together.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -46,11 +45,8 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Render the template and run what it generates, end to end (CI job: tests)."""
     install_group(session, "tests")
-    # Two workers: most of the time goes to nox sessions in rendered projects,
-    # which wait on compilers and uv rather than on this interpreter.
-    session.run(
-        "pytest", "-n", os.environ.get("WHEELWRIGHT_WORKERS", "auto"), *session.posargs
-    )
+    # One worker per core; `nox -s tests -- -n 0 -k publish` narrows a run.
+    session.run("pytest", "-n", "auto", *session.posargs)
 
 
 @nox.session
