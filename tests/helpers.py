@@ -7,13 +7,18 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).parent.parent.resolve()
-SUPPORTED_PYTHONS = ("3.10", "3.11", "3.12", "3.13", "3.14")
+# The Pythons a generated project supports (min_python's choices), and the
+# free-threaded builds it is tested on (3.13t only here, by --force-python).
+SUPPORTED_PYTHONS = ("3.11", "3.12", "3.13", "3.14", "3.15")
+FREE_THREADED_PYTHONS = ("3.13t", "3.14t", "3.15t")
+IN_CI = os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
 # What copier copies: everything but version control and local caches.
 SNAPSHOT_IGNORE = shutil.ignore_patterns(
     ".git", ".nox", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache",
@@ -21,21 +26,118 @@ SNAPSHOT_IGNORE = shutil.ignore_patterns(
 )  # fmt: skip
 
 
+def _candidate_dirs() -> list[Path]:
+    """Where interpreters may live: PATH, pyenv's versions (its shims fail for
+    versions that are not selected) and uv's managed Pythons."""
+    dirs = [Path(entry) for entry in os.environ.get("PATH", "").split(os.pathsep)]
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    dirs += sorted(pyenv_root.glob("versions/*/bin"))
+    uv_dir = subprocess.run(
+        [sys.executable, "-m", "uv", "python", "dir"],
+        capture_output=True, text=True, check=False,
+    ).stdout.strip()  # fmt: skip
+    if uv_dir:
+        dirs += sorted(Path(uv_dir).glob("*/bin")) + sorted(Path(uv_dir).glob("*"))
+    return [d for d in dirs if d.is_dir()]
+
+
+# Prints e.g. "3.13t /opt/py/3.13t/bin/python3.13t": the version, "t" for a
+# free-threaded build, and the real executable (not the shim that ran it).
+PROBE = (
+    "import sys, sysconfig; free = sysconfig.get_config_var('Py_GIL_DISABLED');"
+    "print(f'{sys.version_info[0]}.{sys.version_info[1]}' + ('t' if free else ''),"
+    " sys.executable)"
+)
+
+
+def _probe(candidate: Path) -> tuple[str, Path] | None:
+    """Run a candidate interpreter: its version and real path, or None."""
+    try:
+        probe = subprocess.run(
+            [candidate, "-c", PROBE], capture_output=True, text=True, timeout=30,
+            check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    version, _, executable = probe.stdout.strip().partition(" ")
+    return (version, Path(executable)) if probe.returncode == 0 else None
+
+
 @functools.cache
+def interpreters() -> dict[str, Path]:
+    """Every supported Python this machine can run, by version ("3.13t" for a
+    free-threaded one), found by running each candidate: a name on PATH is
+    not proof, since a pyenv shim for an unselected version exits 127."""
+    wanted = set(SUPPORTED_PYTHONS + FREE_THREADED_PYTHONS)
+    exe = "python{}.exe" if sys.platform == "win32" else "python{}"
+    found: dict[str, Path] = {}
+    for directory in _candidate_dirs():
+        for version in sorted(wanted - set(found)):
+            candidate = directory / exe.format(version)
+            if not candidate.is_file():
+                continue
+            probed = _probe(candidate)
+            if probed and probed[0] == version:
+                found[version] = probed[1]
+    if sys.platform == "win32":  # setup-python's Pythons: python.exe in versioned dirs
+        found |= _windows_interpreters(wanted - set(found))
+    return dict(sorted(found.items(), key=lambda item: _version_key(item[0])))
+
+
+def _windows_interpreters(wanted: set[str]) -> dict[str, Path]:
+    """On Windows interpreters are python.exe in versioned directories: ask the
+    py launcher for them."""
+    listing = subprocess.run(
+        ["py", "--list-paths"], capture_output=True, text=True, check=False
+    ).stdout
+    found: dict[str, Path] = {}
+    for line in listing.splitlines():
+        path = Path(line.split()[-1]) if line.strip() else None
+        probed = _probe(path) if path and path.is_file() else None
+        if probed and probed[0] in wanted and probed[0] not in found:
+            found[probed[0]] = probed[1]
+    return found
+
+
+def _version_key(version: str) -> tuple[int, bool]:
+    return int(version.split(".")[1].rstrip("t")), version.endswith("t")
+
+
 def available_pythons() -> tuple[str, ...]:
-    """The supported Pythons this machine can run (pyenv shims that fail don't count)."""
-    found = []
-    for version in SUPPORTED_PYTHONS:
-        exe = shutil.which(f"python{version}")
-        if (
-            exe
-            and subprocess.run(
-                [exe, "-c", ""], check=False, capture_output=True
-            ).returncode
-            == 0
-        ):
-            found.append(version)
-    return tuple(found)
+    """The supported (GIL) Pythons found here, oldest first."""
+    return tuple(v for v in interpreters() if v in SUPPORTED_PYTHONS)
+
+
+def require_python(version: str) -> Path:
+    """The interpreter for a version, or the test stops: locally it is skipped,
+    with how to get it; with CI=true it fails, so CI never passes by skipping."""
+    found = interpreters()
+    if version in found:
+        return found[version]
+    message = (
+        f"Python {version} is not on this machine (looked on PATH, in pyenv's "
+        "versions and uv's Pythons). Get it with `uv python install "
+        f"{version}`, or on the wheelwright machines: "
+        'PATH="$(../shared/pythons/provision):$PATH"'
+    )
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@functools.cache
+def pythons_dir() -> Path:
+    """A directory of `pythonX.Y` links to the interpreters found, first on the
+    PATH of every command run in a rendered project, so that nox and uv find
+    each one by name (pyenv's failing shims come later on PATH)."""
+    directory = Path(tempfile.mkdtemp(prefix="wheelwright-pythons-"))
+    for version, path in interpreters().items():
+        link = directory / f"python{version}{path.suffix}"  # ".exe" on Windows
+        try:
+            link.symlink_to(path)
+        except OSError:  # Windows without symlink rights: the launcher finds them
+            break
+    return directory
 
 
 def project_env(**extra: str) -> dict[str, str]:
@@ -61,6 +163,7 @@ def project_env(**extra: str) -> dict[str, str]:
         "UV_PYTHON_DOWNLOADS": "never",
     }
     env.pop("FORCE_COLOR", None)
+    env["PATH"] = os.pathsep.join([str(pythons_dir()), env.get("PATH", "")])
     return env | extra
 
 
@@ -101,6 +204,13 @@ def nox(
 def tool(name: str) -> Path:
     """A command installed beside this test environment's Python."""
     return Path(sys.executable).parent / name
+
+
+def venv_python(venv: Path) -> Path:
+    """A virtualenv's interpreter, on every platform."""
+    if sys.platform == "win32":
+        return venv / "Scripts" / "python.exe"
+    return venv / "bin" / "python"
 
 
 def git(project: Path, *args: str) -> str:

@@ -12,8 +12,8 @@ CHECKER = ROOT / "template" / "tools" / "check_ci_mirror.py"
 
 ANSWER_SETS = [
     {},
-    {"min_python": "3.10", "versioning": "static"},
-    {"min_python": "3.14", "license": "GPL-3.0-or-later"},
+    {"min_python": "3.11", "versioning": "static"},
+    {"min_python": "3.15", "license": "GPL-3.0-or-later"},
     {"variant": "c-extension"},
     {"variant": "c-extension", "limited_api": True, "min_python": "3.12"},
 ]
@@ -95,8 +95,8 @@ MISMATCHES = {
         ),
     ),
     "a matrix that drifts from the noxfile": (
-        lambda p: edit(p / ".github/workflows/ci.yml", '"3.14", "3.14t"]', '"3.14"]'),
-        "ci.yml: job 'test' never runs 'test-3.14t', which the noxfile defines",
+        lambda p: edit(p / ".github/workflows/ci.yml", '"3.14t", "3.15t"]', '"3.14t"]'),
+        "ci.yml: job 'test' never runs 'test-3.15t', which the noxfile defines",
     ),
     "a noxfile that drifts from the matrix": (
         lambda p: edit(

@@ -15,7 +15,16 @@ import pexpect
 import pytest
 import yaml
 from conftest import render_project
-from helpers import git, git_commit_all, nox, project_env, run, tool
+from helpers import (
+    git,
+    git_commit_all,
+    nox,
+    project_env,
+    require_python,
+    run,
+    tool,
+    venv_python,
+)
 from package_index import PackageIndex
 
 pytestmark = pytest.mark.e2e
@@ -64,9 +73,9 @@ def assert_refused(result, message: str, index: PackageIndex, before: set[str]) 
 def install_from_index(index: PackageIndex, requirement: str, tmp_path: Path) -> str:
     """Install into a fresh venv from the index only; return the imported version."""
     venv = tmp_path / "user-venv"
-    run(sys.executable, "-m", "uv", "venv", "--quiet", "--python", "3.11", venv,
-        cwd=tmp_path)  # fmt: skip
-    python = venv / "bin" / "python"
+    run(sys.executable, "-m", "uv", "venv", "--quiet", "--python",
+        require_python("3.11"), venv, cwd=tmp_path)  # fmt: skip
+    python = venv_python(venv)
     run(sys.executable, "-m", "uv", "pip", "install", "--quiet", "--python", python,
         "--index-url", index.simple_url, "--no-cache", requirement, cwd=tmp_path)  # fmt: skip
     return run(python, "-c", "import my_package; print(my_package.__version__)",
@@ -323,8 +332,8 @@ def released_c(
     manylinux by auditwheel, as cibuildwheel does."""
     tmp = tmp_path_factory.mktemp("released-c")
     project = release(template_snapshot, tmp, variant="c-extension")
-    run(sys.executable, "-m", "uv", "build", "--wheel", "--quiet", "--python", "3.11",
-        "--out-dir", tmp / "host", cwd=project)  # fmt: skip
+    run(sys.executable, "-m", "uv", "build", "--wheel", "--quiet", "--python",
+        require_python("3.11"), "--out-dir", tmp / "host", cwd=project)  # fmt: skip
     (wheel,) = (tmp / "host").glob("*.whl")
     run(tool("auditwheel"), "repair", "--plat", "manylinux_2_17_x86_64",
         "--wheel-dir", project / "dist", wheel, cwd=tmp)  # fmt: skip
@@ -369,8 +378,8 @@ def test_c_project_publish_refuses_an_unrepaired_linux_wheel(
 ) -> None:
     for wheel in (c_project / "dist").glob("*.whl"):
         wheel.unlink()
-    run(sys.executable, "-m", "uv", "build", "--wheel", "--quiet", "--python", "3.11",
-        "--out-dir", c_project / "dist", cwd=c_project)  # fmt: skip
+    run(sys.executable, "-m", "uv", "build", "--wheel", "--quiet", "--python",
+        require_python("3.11"), "--out-dir", c_project / "dist", cwd=c_project)  # fmt: skip
     result = publish(c_project, index, "publish", "--yes")
     assert_refused(result, "PyPI rejects the plain linux platform tag", index, set())
 

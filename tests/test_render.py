@@ -117,9 +117,10 @@ def test_answer_set_renders_a_valid_consistent_project(
 
     supported = SUPPORTED_PYTHONS[SUPPORTED_PYTHONS.index(answers["min_python"]) :]
     workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
+    free_threaded = [f"{v}t" for v in supported if v in {"3.14", "3.15"}]
     assert workflow["jobs"]["test"]["strategy"]["matrix"]["python"] == [
         *supported,
-        "3.14t",
+        *free_threaded,
     ]
 
     if answers["versioning"] == "vcs":

@@ -13,6 +13,7 @@ comment at the top of the noxfile and of the CI workflow.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -28,10 +29,11 @@ import copier
 import pytest
 import yaml
 from helpers import (
-    available_pythons,
+    ROOT,
     git,
     git_commit_all,
     nox,
+    require_python,
     run,
     tool,
 )
@@ -392,9 +394,8 @@ def test_switching_variant_on_update_both_ways_keeps_sessions_green(
 def test_raising_min_python_on_update_moves_metadata_sessions_and_ci_together(
     template_repo: Path, tmp_path: Path
 ) -> None:
-    # 3.10 -> 3.11, so that the oldest remaining test session runs on this machine.
-    old, new = "3.10", PYTHON
-    assert new in available_pythons(), available_pythons()
+    old, new = PYTHON, "3.12"
+    require_python(new)
     project = render_at(template_repo, tmp_path / "project", NEW, min_python=old)
     assert pyproject(project)["project"]["requires-python"] == f">={old}"
     assert python_classifiers(project)[0] == old
@@ -479,3 +480,50 @@ def test_old_answers_file_gets_new_question_default_without_prompting(
         f"Questions and patches: {email}." in (project / "CONTRIBUTING.md").read_text()
     )
     assert_merged_cleanly(project)
+
+
+def newest_commit_offering(choice: str) -> str:
+    """The newest commit of this repository whose copier.yml offered a
+    min_python choice: the template a user's old project came from."""
+    for commit in git(ROOT, "rev-list", "HEAD", "--", "copier.yml").split():
+        copier_yml = yaml.safe_load(git(ROOT, "show", f"{commit}:copier.yml"))
+        if choice in copier_yml["min_python"]["choices"]:
+            return commit
+    pytest.fail(f"no commit of {ROOT} offers min_python {choice}: is its history here?")
+
+
+def test_a_project_on_python_3_10_stops_the_update_with_the_fix(
+    template_snapshot: Path, tmp_path: Path
+) -> None:
+    # The template as it was when it offered 3.10, tagged v0.1.0; then today's.
+    repo = tmp_path / "wheelwright"
+    repo.mkdir()
+    old = newest_commit_offering("3.10")
+    archive = subprocess.run(["git", "-C", ROOT, "archive", old], capture_output=True,
+                             check=True).stdout  # fmt: skip
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(repo, filter="data")
+    git_commit_all(repo, "wheelwright 0.1.0")
+    git(repo, "tag", "v0.1.0")
+    shutil.rmtree(repo / "template")
+    shutil.copytree(template_snapshot, repo, dirs_exist_ok=True)
+    git_commit_all(repo, "wheelwright 0.2.0")
+    git(repo, "tag", "v0.2.0")
+    project = render_at(repo, tmp_path / "project", "v0.1.0", min_python="3.10")
+
+    result = copier_cli(project, "update", "--defaults", check=False)
+    assert result.returncode != 0
+    # copier prints a traceback of its own first (upstream); its last line is ours.
+    assert last_line(result.stderr).endswith(
+        "min_python 3.10 reached its end of life in October 2026 and wheelwright no "
+        "longer supports it: rerun with --data min_python=3.11 (or newer)."
+    ), result.stderr
+    assert git(project, "status", "--porcelain") == ""  # nothing touched
+    assert answers(project)["_commit"] == "v0.1.0"
+
+    timed_update(project, "--data", "min_python=3.11")
+    assert_merged_cleanly(project)
+    assert answers(project)["min_python"] == "3.11"
+    assert answers(project)["_commit"] == "v0.2.0"
+    assert pyproject(project)["project"]["requires-python"] == ">=3.11"
+    assert "test-3.10" not in nox_test_sessions(project)
