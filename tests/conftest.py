@@ -14,7 +14,7 @@ from typing import Any
 import copier
 import package_index
 import pytest
-from helpers import ROOT, SNAPSHOT_IGNORE, git_commit_all
+from helpers import ROOT, SNAPSHOT_IGNORE, git_commit_all, lock_project
 
 
 def render_project(template: Path, destination: Path, **answers: Any) -> Path:
@@ -46,10 +46,14 @@ def render(template_snapshot: Path, tmp_path: Path) -> Render:
 
 @pytest.fixture
 def committed_project(render: Render) -> Callable[..., Path]:
-    """Render a project and commit it to a fresh git repository, as a user would."""
+    """Render a project and commit it to a fresh git repository, as a user would
+    after the post-copy steps: with the uv.lock that its first nox run writes
+    (`lock=False` leaves it out, as before that first run)."""
 
-    def _committed_project(**answers: Any) -> Path:
+    def _committed_project(*, lock: bool = True, **answers: Any) -> Path:
         project = render(**answers)
+        if lock:
+            lock_project(project)
         git_commit_all(project)
         return project
 

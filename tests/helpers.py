@@ -206,6 +206,11 @@ def tool(name: str) -> Path:
     return Path(sys.executable).parent / name
 
 
+def lock_project(project: Path) -> None:
+    """Write a rendered project's uv.lock, as its first nox run does."""
+    run(sys.executable, "-m", "uv", "lock", "--quiet", cwd=project)
+
+
 def venv_python(venv: Path) -> Path:
     """A virtualenv's interpreter, on every platform."""
     if sys.platform == "win32":

@@ -1,0 +1,308 @@
+"""Same tools, same versions, everywhere: every session installs what uv.lock pins.
+
+A generated project keeps a committed uv.lock (its first nox run writes it):
+each session syncs its venv to the lock (added, upgraded, downgraded, removed),
+CI stops on a missing or stale lock, the build backend is locked too, and the
+test sessions rebuild the wheel exactly when something it is built from
+changed, so a rerun is fast and an edit is always what gets tested.
+"""
+
+from __future__ import annotations
+
+import email
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import git, git_commit_all, interpreters, nox, project_env, run
+
+pytestmark = pytest.mark.e2e
+
+PYTHON = "3.11"
+SESSION = f"test-{PYTHON}"
+NOT_REBUILDING = "is built from changed: not rebuilding"
+
+
+def locked_versions(project: Path) -> dict[str, str]:
+    lock = tomllib.loads((project / "uv.lock").read_text())
+    return {p["name"]: p["version"] for p in lock["package"] if "version" in p}
+
+
+def venv_versions(venv: Path) -> dict[str, str]:
+    listing = run(sys.executable, "-m", "uv", "pip", "list", "--format=json",
+                  "--python", venv, cwd=venv).stdout  # fmt: skip
+    return {p["name"]: p["version"] for p in json.loads(listing)}
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def output(result: subprocess.CompletedProcess[str]) -> str:
+    return result.stdout + result.stderr
+
+
+def ci_env(**extra: str) -> dict[str, str]:
+    return project_env(CI="true", **extra)
+
+
+@pytest.fixture
+def locked_project(committed_project) -> Path:
+    """A fresh project after its first nox run, with the lock it wrote committed."""
+    project = committed_project(lock=False)
+    result = nox(project, "-s", "lint")
+    assert "uv.lock was created: commit it" in output(result)
+    git_commit_all(project, "Lock")
+    return project
+
+
+def test_first_nox_run_writes_a_lock_of_every_group_and_the_backend(
+    locked_project: Path,
+) -> None:
+    locked = locked_versions(locked_project)
+    pyproject = tomllib.loads((locked_project / "pyproject.toml").read_text())
+    groups = pyproject["dependency-groups"]
+    wanted = {"pytest", "pytest-cov", "mypy", "ruff", "zizmor", "twine",
+              "check-wheel-contents", "pypi-attestations", "hatchling", "hatch-vcs"}  # fmt: skip
+    assert wanted <= set(locked), sorted(wanted - set(locked))
+    assert set(groups["build-system"]) == set(pyproject["build-system"]["requires"])
+
+
+def test_each_session_holds_exactly_the_locked_versions(locked_project: Path) -> None:
+    nox(locked_project, "-s", SESSION)
+    locked = locked_versions(locked_project)
+    for venv in ("lint", "test-3-11", "test-3-11/build-venv"):
+        installed = venv_versions(locked_project / ".nox" / venv)
+        drift = {
+            name: (version, locked.get(name))
+            for name, version in installed.items()
+            if name != "my-package" and locked.get(name) != version
+        }
+        assert not drift, f"{venv}: installed vs locked {drift}"
+    assert "ruff" not in venv_versions(locked_project / ".nox" / "test-3-11")
+
+
+def test_a_reused_venv_follows_the_lock_up_down_and_out(locked_project: Path) -> None:
+    nox(locked_project, "-s", SESSION)
+    venv = locked_project / ".nox" / "test-3-11"
+    newest = venv_versions(venv)["pytest"]
+    # Down: the lock moves pytest back a major version; -R skips installs, yet
+    # the venv follows the lock.
+    run(sys.executable, "-m", "uv", "lock", "--upgrade-package", "pytest==8.4.2",
+        cwd=locked_project, env=project_env())  # fmt: skip
+    assert newest != "8.4.2"
+    result = nox(locked_project, "-R", "-s", SESSION)
+    assert "pytest-8.4.2" in output(result)  # pytest's own header
+    assert venv_versions(venv)["pytest"] == "8.4.2"
+    # In and out: a package added to the group arrives, and leaves with it.
+    pyproject = locked_project / "pyproject.toml"
+    edit(pyproject, 'test = ["pytest>=8.3"', 'test = ["six", "pytest>=8.3"')
+    nox(locked_project, "-R", "-s", SESSION)
+    assert "six" in venv_versions(venv)
+    edit(pyproject, 'test = ["six", "pytest>=8.3"', 'test = ["pytest>=8.3"')
+    nox(locked_project, "-R", "-s", SESSION)
+    assert "six" not in venv_versions(venv)
+
+
+def test_locally_a_stale_lock_is_updated_and_said(locked_project: Path) -> None:
+    edit(locked_project / "pyproject.toml", '"pytest>=8.3"', '"pytest>=8.4"')
+    result = nox(locked_project, "-s", "lint")
+    assert "uv.lock was updated to match pyproject.toml: commit it" in output(result)
+    lock = (locked_project / "uv.lock").read_text()
+    assert '{ name = "pytest", specifier = ">=8.4" }' in lock
+
+
+def test_ci_stops_at_once_on_a_stale_lock(locked_project: Path) -> None:
+    edit(locked_project / "pyproject.toml", '"pytest>=8.3"', '"pytest>=8.4"')
+    lock_before = (locked_project / "uv.lock").read_bytes()
+    result = nox(locked_project, "-s", SESSION, check=False, env=ci_env())
+    assert result.returncode != 0
+    assert (
+        "uv.lock is out of date with pyproject.toml: run `uv lock` (or any nox "
+        "session on your machine), then commit uv.lock"
+    ) in output(result), output(result)
+    assert "pytest --cov" not in output(result)  # stopped before anything ran
+    assert (locked_project / "uv.lock").read_bytes() == lock_before
+
+
+def test_ci_stops_at_once_without_a_lock(committed_project) -> None:
+    project = committed_project(lock=False)
+    result = nox(project, "-s", "lint", check=False, env=ci_env())
+    assert result.returncode != 0
+    assert "uv.lock is missing, and CI installs exactly what it pins" in output(result)
+    assert not (project / "uv.lock").exists()
+
+
+@pytest.mark.parametrize("ci", ["false", "0", ""])
+def test_ci_set_to_false_is_not_ci(committed_project, ci: str) -> None:
+    project = committed_project(lock=False)
+    result = nox(project, "-s", "lint", env=project_env(CI=ci))
+    assert "uv.lock was created" in output(result)
+
+
+def wheel_metadata(wheel: Path) -> tuple[email.message.Message, str]:
+    """A wheel's METADATA and the Generator line of its WHEEL file."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
+        wheel_file = next(n for n in names if n.endswith(".dist-info/WHEEL"))
+        generator = re.search(r"Generator: (.+)", archive.read(wheel_file).decode())
+        assert generator
+        return email.message_from_bytes(archive.read(metadata)), generator[1].strip()
+
+
+def test_the_build_backend_is_the_locked_one(locked_project: Path) -> None:
+    run(sys.executable, "-m", "uv", "lock", "--upgrade-package", "hatchling==1.27.0",
+        cwd=locked_project, env=project_env())  # fmt: skip
+    git_commit_all(locked_project, "Pin hatchling back")
+    nox(locked_project, "-s", "build", SESSION)
+    (built,) = (locked_project / "dist").glob("*.whl")
+    assert wheel_metadata(built)[1] == "hatchling 1.27.0"
+    (tested,) = (locked_project / ".nox" / "test-3-11" / "wheel").glob("*.whl")
+    assert wheel_metadata(tested)[1] == "hatchling 1.27.0"
+
+
+def test_a_build_system_group_that_differs_from_requires_is_refused(
+    locked_project: Path,
+) -> None:
+    edit(locked_project / "pyproject.toml", '    "hatch-vcs>=0.5",\n]\ndev', "]\ndev")
+    result = nox(locked_project, "-s", "build", check=False)
+    assert result.returncode != 0
+    assert (
+        "must list the same packages as [build-system] requires; they differ in "
+        "hatch-vcs. Make them the same."
+    ) in output(result)
+    assert "Traceback" not in output(result)
+
+
+def test_published_metadata_keeps_ranges_not_the_locks_pins(
+    locked_project: Path,
+) -> None:
+    edit(locked_project / "pyproject.toml", "dependencies = []",
+         'dependencies = ["packaging>=24"]')  # fmt: skip
+    nox(locked_project, "-s", "build")
+    assert "packaging" in locked_versions(locked_project)
+    for wheel in (locked_project / "dist").glob("*.whl"):
+        assert wheel_metadata(wheel)[0].get_all("Requires-Dist") == ["packaging>=24"]
+
+
+def test_a_rerun_skips_the_build_and_any_change_is_rebuilt_and_tested(
+    locked_project: Path,
+) -> None:
+    nox(locked_project, "-s", SESSION)
+    assert NOT_REBUILDING in output(nox(locked_project, "-R", "-s", SESSION))
+    # A source edit after the no-change rerun is what gets tested.
+    text_py = locked_project / "src" / "my_package" / "text.py"
+    edit(text_py, "return _NOT_WORD.sub(separator, ascii_text.lower()).strip(separator)",
+         'return "edited"')  # fmt: skip
+    result = nox(locked_project, "-R", "-s", SESSION, check=False)
+    assert result.returncode != 0
+    assert "AssertionError: assert 'edited' == 'hello-world'" in output(result)
+    git(locked_project, "checkout", "--", "src")
+    assert NOT_REBUILDING not in output(nox(locked_project, "-R", "-s", SESSION))
+    # A new file in the package, and a change to the metadata, are rebuilt too.
+    (locked_project / "src" / "my_package" / "extra.py").write_text("ANSWER = 42\n")
+    (locked_project / "tests" / "test_extra.py").write_text(
+        "from my_package.extra import ANSWER\n\n\n"
+        "def test_extra() -> None:\n    assert ANSWER == 42\n"
+    )
+    assert "12 passed" in output(nox(locked_project, "-R", "-s", SESSION))
+    edit(locked_project / "README.md", "## Install", "## Installing")
+    assert NOT_REBUILDING not in output(nox(locked_project, "-R", "-s", SESSION))
+    # A release tag changes the version the wheel is built with.
+    git_commit_all(locked_project, "More")
+    git(locked_project, "tag", "v2.0.0")
+    (locked_project / "tests" / "test_version.py").write_text(
+        "import my_package\n\n\ndef test_version() -> None:\n"
+        "    assert my_package.__version__ == '2.0.0'\n"
+    )
+    assert "13 passed" in output(nox(locked_project, "-R", "-s", SESSION))
+
+
+def test_static_version_bump_is_rebuilt(committed_project) -> None:
+    project = committed_project(versioning="static")
+    nox(project, "-s", SESSION)
+    edit(project / "pyproject.toml", 'version = "0.1.0"', 'version = "0.2.0"')
+    (project / "tests" / "test_version.py").write_text(
+        "import my_package\n\n\ndef test_version() -> None:\n"
+        "    assert my_package.__version__ == '0.2.0'\n"
+    )
+    nox(project, "-R", "-s", SESSION)
+
+
+def test_a_c_edit_after_a_no_change_rerun_is_compiled_and_tested(
+    committed_project,
+) -> None:
+    project = committed_project(variant="c-extension")
+    nox(project, "-s", SESSION)
+    assert NOT_REBUILDING in output(nox(project, "-R", "-s", SESSION))
+    edit(project / "src" / "my_package" / "_core.c",
+         "return PyFloat_FromDouble(x < lo ? lo : (x > hi ? hi : x));",
+         "return PyFloat_FromDouble(42.0);")  # fmt: skip
+    result = nox(project, "-R", "-s", SESSION, check=False)
+    assert result.returncode != 0
+    assert "assert 42.0 == " in output(result)
+
+
+def test_dependabot_keeps_the_lock_fresh_with_the_actions_cooldown(
+    locked_project: Path,
+) -> None:
+    config = yaml.safe_load((locked_project / ".github/dependabot.yml").read_text())
+    by_ecosystem = {u["package-ecosystem"]: u for u in config["updates"]}
+    assert set(by_ecosystem) >= {"github-actions", "uv"}
+    assert by_ecosystem["uv"]["cooldown"] == by_ecosystem["github-actions"]["cooldown"]
+
+
+# --- missing interpreters, as a user sees them (bare `nox`) -----------------------
+
+
+def pythons_only(where: Path, *versions: str) -> dict[str, str]:
+    """An environment whose PATH holds only these interpreters (and git), so the
+    others are missing, as on a user's machine."""
+    where.mkdir()
+    for version in versions:
+        (where / f"python{version}").symlink_to(interpreters()[version])
+    git_exe = shutil.which("git")
+    assert git_exe
+    (where / "git").symlink_to(git_exe)
+    return project_env(PATH=str(where))
+
+
+def test_bare_nox_says_which_pythons_were_skipped_and_how_to_get_them(
+    committed_project, tmp_path: Path
+) -> None:
+    project = committed_project()
+    result = nox(project, check=False, env=pythons_only(tmp_path / "bin", "3.11"))
+    assert result.returncode == 0, output(result)
+    assert (
+        "Tested on 3.11; not found here, so not tested: 3.12, 3.13, 3.14, 3.15, "
+        "3.14t, 3.15t (CI tests every one). Get them with: uv python install "
+        "3.12 3.13 3.14 3.15 3.14t 3.15t"
+    ) in output(result), output(result)
+    assert "Downloading" not in output(result)  # never tried: seconds each offline
+
+
+def test_bare_nox_where_no_test_ran_is_a_failure(
+    committed_project, tmp_path: Path
+) -> None:
+    # Only 3.11 here, and the project needs 3.15: every session that needs a
+    # supported Python fails or is skipped, and the run says so, failing.
+    project = committed_project(min_python="3.15")
+    result = nox(project, check=False, env=pythons_only(tmp_path / "bin", "3.11"))
+    assert result.returncode != 0
+    assert (
+        "No test session ran: no Python 3.15, 3.15t here. Get them with: "
+        "uv python install 3.15 3.15t"
+    ) in output(result), output(result)
+    assert "* pythons: aborted" in output(result)
+    # ...and the tool sessions say why they cannot run (uv's own words).
+    assert "No interpreter found for Python >=3.15" in output(result)
