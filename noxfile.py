@@ -1,3 +1,7 @@
+#!/usr/bin/env -S uv run --script
+# /// script
+# dependencies = ["nox[uv]>=2025.10.14"]
+# ///
 """Nox sessions of the wheelwright template repository itself.
 
 As in the projects it generates, each session is the CI job of the same name in
@@ -12,10 +16,9 @@ from pathlib import Path
 
 import nox
 
-nox.needs_version = ">=2025.5.1"
+nox.needs_version = ">=2025.10.14"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
-nox.options.sessions = ["lint", "tests"]
 
 DIR = Path(__file__).parent.resolve()
 PYPROJECT = nox.project.load_toml(DIR / "pyproject.toml")
@@ -33,6 +36,7 @@ def lint(session: nox.Session) -> None:
     install_group(session, "lint")
     session.run("ruff", "check", *session.posargs)
     session.run("ruff", "format", "--check")
+    session.run("codespell")
     session.run("python", str(CHECKER), "--root", str(DIR))
     session.run("zizmor", "--offline", ".github")
     workflows = [str(p) for p in DIR.glob(".github/workflows/*.yml")]
@@ -49,7 +53,7 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", "-n", "auto", *session.posargs)
 
 
-@nox.session
+@nox.session(default=False)
 def wheels(session: nox.Session) -> None:
     """Render the C variant and run its `wheels` session: cibuildwheel for real
     on each CI runner (CI job: wheels)."""
@@ -86,9 +90,13 @@ def wheels(session: nox.Session) -> None:
         session.run("nox", "-s", "wheels", *session.posargs)
 
 
-@nox.session(tags=["local-only"])
+@nox.session(default=False, tags=["local-only"])
 def bench(session: nox.Session) -> None:
     """Time copier copy and the generated sessions against a bare uv baseline
     (local only: timings on shared CI runners say little)."""
     install_group(session, "bench")
     session.run("python", str(DIR / "benchmarks" / "bench.py"), *session.posargs)
+
+
+if __name__ == "__main__":
+    nox.main()

@@ -253,13 +253,16 @@ def test_a_c_edit_after_a_no_change_rerun_is_compiled_and_tested(
     assert "assert 42.0 == " in output(result)
 
 
-def test_dependabot_keeps_the_lock_fresh_with_the_actions_cooldown(
-    locked_project: Path,
-) -> None:
-    config = yaml.safe_load((locked_project / ".github/dependabot.yml").read_text())
+def test_dependabot_keeps_the_lock_and_the_hooks_fresh_together(render) -> None:
+    config = yaml.safe_load((render() / ".github/dependabot.yml").read_text())
     by_ecosystem = {u["package-ecosystem"]: u for u in config["updates"]}
-    assert set(by_ecosystem) >= {"github-actions", "uv"}
-    assert by_ecosystem["uv"]["cooldown"] == by_ecosystem["github-actions"]["cooldown"]
+    assert set(by_ecosystem) == {"github-actions", "uv", "pre-commit"}
+    cooldowns = {e: u["cooldown"] for e, u in by_ecosystem.items()}
+    assert len({json.dumps(c, sort_keys=True) for c in cooldowns.values()}) == 1
+    # uv.lock and the pre-commit revs in one pull request: they stay the same.
+    assert by_ecosystem["uv"]["multi-ecosystem-group"] == "tools"
+    assert by_ecosystem["pre-commit"]["multi-ecosystem-group"] == "tools"
+    assert "tools" in config["multi-ecosystem-groups"]
 
 
 # --- missing interpreters, as a user sees them (bare `nox`) -----------------------
