@@ -32,7 +32,8 @@ import nox.project
 import yaml
 
 LOCAL_ONLY = "local-only"
-ALLOW = "pyproject.toml [tool.wheelwright.ci] allow"
+TABLE = "[tool.wheelwright.ci] allow"
+ALLOW = f"pyproject.toml {TABLE}"
 Problems = Iterator[tuple[int, str, str]]  # line, key, what is wrong and what to do
 
 
@@ -75,8 +76,17 @@ class Exactly:
         return json.dumps(self.value)
 
     def check(self, value: Any, key: str, line: int, dims: frozenset[str]) -> Problems:
-        if json.dumps(value, sort_keys=True) != json.dumps(self.value, sort_keys=True):
-            yield line, key, f"{json.dumps(value)} is not allowed: write {self.hint}"
+        if not same(value, self.value):
+            shown = json.dumps(value, default=str)
+            yield line, key, f"{shown} is not allowed: write {self.hint}"
+
+
+def same(value: Any, expected: Any) -> bool:
+    """Equal, and of the same types all the way down: 1 is not true, "1" not 1."""
+    if isinstance(value, dict) and isinstance(expected, dict):
+        pairs = [(value[k], expected[k]) for k in expected if k in value]
+        return value.keys() == expected.keys() and all(same(*pair) for pair in pairs)
+    return type(value) is type(expected) and value == expected
 
 
 @dataclass(frozen=True)
@@ -470,27 +480,34 @@ class Allowance:
     file: str = "*"  # a workflow's file name
 
     def covers(self, finding: Finding) -> bool:
-        def glob(pattern: str) -> str:
-            return re.escape(pattern).replace(r"\*", "[^.]*")
+        def glob(pattern: str, part: str = "[^/]") -> str:  # `*`: any run of `part`
+            return re.escape(pattern).replace(r"\*", part + "*")
 
         return all(
             re.fullmatch(pattern, text)
             for pattern, text in (
                 (glob(self.file), Path(finding.file).name),
                 (glob(self.job), finding.job),
-                (glob(self.key) + r"(?:[.\[].*)?", finding.key),
+                (glob(self.key, "[^.]") + r"(?:[.\[].*)?", finding.key),
             )
         )
 
     def __str__(self) -> str:
-        job = f"job '{self.job}'" if self.job else "workflow"
-        return f"{ALLOW}: {self.file}: {job}: {self.key}: allowed, {self.reason}"
+        where = [
+            self.file if self.file != "*" else "",
+            f"job '{self.job}'" if self.job else "",
+        ]
+        parts = (ALLOW, *where, self.key, f"allowed: {self.reason}")
+        return ": ".join(part for part in parts if part)
 
 
 def load_allowances(root: Path) -> tuple[list[Allowance], list[Finding]]:
     path = root / "pyproject.toml"
-    entries = dig(nox.project.load_toml(path) if path.is_file() else {}, "tool")
-    entries = dig(entries, "wheelwright", "ci", "allow") or []
+    try:
+        config = nox.project.load_toml(path) if path.is_file() else {}
+    except ValueError as error:  # not TOML
+        return [], [Finding("pyproject.toml", 0, "", "", f"invalid TOML: {error}")]
+    entries = dig(config, "tool", "wheelwright", "ci", "allow") or []
     allowances, problems = [], []
     for index, entry in enumerate(entries if isinstance(entries, list) else [entries]):
         try:
@@ -502,7 +519,7 @@ def load_allowances(root: Path) -> tuple[list[Allowance], list[Finding]]:
                 continue
         except TypeError:
             pass
-        where = f"{ALLOW}[{index}]"
+        where = f"{TABLE}[{index}]"
         problems.append(Finding("pyproject.toml", 0, "", where, SAYS["bad allow"]))
     return allowances, problems
 
@@ -516,8 +533,8 @@ def check(root: Path) -> tuple[list[Finding], list[Allowance], str]:
     allowances, findings = load_allowances(root)
     used: set[Allowance] = set()
 
-    def unexcused(file: str, job: str, problems: Problems) -> list[Finding]:
-        found = [Finding(file, line, job, key, text) for line, key, text in problems]
+    def unexcused(file: str, job: Any, problems: Problems) -> list[Finding]:
+        found = [Finding(file, n, str(job), key, text) for n, key, text in problems]
         covering = {f: {a for a in allowances if a.covers(f)} for f in found}
         used.update(*covering.values())
         return [finding for finding in found if not covering[finding]]
@@ -529,14 +546,17 @@ def check(root: Path) -> tuple[list[Finding], list[Allowance], str]:
         file = path.relative_to(root).as_posix()
         try:
             workflow = yaml.load(path.read_text(encoding="utf-8"), WorkflowLoader)
-        except yaml.YAMLError as error:
+        except (yaml.YAMLError, UnicodeDecodeError) as error:
             mark, unreadable = getattr(error, "problem_mark", None), True
             problem = getattr(error, "problem", None) or error
             line = mark.line + 1 if mark else 0
             findings.append(Finding(file, line, "", "", f"invalid YAML: {problem}"))
             continue
         findings += unexcused(file, "", GRAMMAR.check(workflow, "", 1, frozenset()))
-        for job_id, job in (dig(workflow, "jobs") or {}).items():
+        listed_jobs = dig(workflow, "jobs")
+        for job_id, job in (
+            listed_jobs.items() if isinstance(listed_jobs, Lined) else ()
+        ):
             jobs += 1
             # A computed matrix is refused once, not again at each use.
             listed = dig(job, "strategy", "matrix")
@@ -544,7 +564,7 @@ def check(root: Path) -> tuple[list[Finding], list[Allowance], str]:
                 listed or () if isinstance(listed, dict | None) else MATRIX
             )
             spec = JOBS.get(job_id, CHECK_JOB)
-            line = workflow["jobs"].lines[job_id]
+            line = listed_jobs.lines[job_id]
             found = unexcused(file, job_id, spec.check(job, "", line, dims))
             if not found:
                 found = unexcused(file, job_id, mirror(job_id, job, sessions))
@@ -558,7 +578,7 @@ def check(root: Path) -> tuple[list[Finding], list[Allowance], str]:
     no_job = ((0, f"session '{n}'", SAYS["no job"].format(n)) for n in missing)
     findings += unexcused("noxfile.py", "", no_job)
     findings += [
-        Finding("pyproject.toml", 0, "", f"{ALLOW}[{index}]", SAYS["unused allow"])
+        Finding("pyproject.toml", 0, "", f"{TABLE}[{index}]", SAYS["unused allow"])
         for index, allowance in enumerate(allowances)
         if allowance not in used
     ]
