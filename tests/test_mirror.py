@@ -9,6 +9,8 @@ and variant, reset with git between cases, with `-R` so no case reinstalls.
 
 from __future__ import annotations
 
+import importlib.util
+import random
 import re
 import shutil
 import sys
@@ -16,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import copier
 import pytest
@@ -665,6 +668,61 @@ def test_the_corpus_is_large_enough() -> None:
     assert len(MUTATIONS) >= 30
     assert len(LEGITIMATE) >= 5
     assert {c.variant for c in MUTATIONS.values()} == {"pure", "c-extension"}
+
+
+# --- odd input ---------------------------------------------------------------
+
+ODD_VALUES = ["[]", "{}", "[a, {b: 1}]", "3.10", "2024-01-01", "~", "yes", "on", "1: 2",
+              "'${{ github.event.issue.title }}'", "!!binary aGk=", "&x y", "*x", "- z",
+              "? [a]\n  : b", "{on: 1}", '"\\u00e9"', "${{ fromJSON(vars.X) }}"]  # fmt: skip
+
+
+def load_checker() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("check_ci_mirror", CHECKER)
+    assert spec
+    assert spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look themselves up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_any_edit_gets_one_line_per_finding_and_never_a_traceback(
+    render, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Property: 300 seeded random edits of a rendered workflow (lines dropped,
+    duplicated, re-indented, values replaced by odd YAML) are refused with
+    one-line findings or accepted; the checker itself never raises."""
+    checker, project = load_checker(), render()
+    sessions = checker.load_sessions(project)
+    monkeypatch.setattr(checker, "load_sessions", lambda root: sessions)
+    workflow = project / CI
+    original = workflow.read_text().splitlines()
+    seed = 11
+    rng, refused = random.Random(seed), 0
+    for trial in range(300):
+        lines = list(original)
+        for _ in range(rng.randint(1, 4)):
+            i, roll = rng.randrange(len(lines)), rng.random()
+            if roll < 0.3:
+                del lines[i]
+            elif roll < 0.7 and ":" in lines[i]:
+                lines[i] = lines[i].split(":", 1)[0] + ": " + rng.choice(ODD_VALUES)
+            elif roll < 0.85:
+                lines.insert(i, rng.choice(lines))
+            else:
+                lines[i] = lines[i].replace("  ", " ", 1)
+        workflow.write_text("\n".join(lines) + "\n")
+        try:
+            findings, _, _ = checker.check(project)
+        except Exception as error:  # the failure we look for: say how to replay it
+            error.add_note(f"seed {seed}, trial {trial}:\n{workflow.read_text()}")
+            raise
+        refused += bool(findings)
+        for finding in map(str, findings):
+            assert "\n" not in finding
+            assert FINDING.match(finding), finding
+    assert refused > 250, f"only {refused} of 300 random edits were refused"
 
 
 # --- the template repository ---------------------------------------------------

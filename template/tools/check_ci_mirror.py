@@ -387,6 +387,13 @@ def mirror(job_id: str, job: Lined, sessions: dict[str, Any]) -> Problems:
             yield job.lines.get("needs", line), "needs", SAYS["needs"].format(missing)
 
 
+def dimensions(job: Any) -> frozenset[str]:
+    """The job's matrix dimensions; all of them for a computed matrix, which is
+    refused once rather than again at each use."""
+    listed = dig(job, "strategy", "matrix")
+    return frozenset(MATRIX if not isinstance(listed, dict | None) else listed or ())
+
+
 def dig(value: Any, *keys: str) -> Any:
     """value[k1][k2]..., or None where a level is missing or not a mapping."""
     for key in keys:
@@ -396,6 +403,10 @@ def dig(value: Any, *keys: str) -> Any:
 
 def is_local(session: dict[str, Any]) -> bool:
     return LOCAL_ONLY in session["tags"]
+
+
+def sessions_of(sessions: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    return [sessions[i] for i in ids_of(sessions, name)]
 
 
 def ids_of(sessions: dict[str, Any], name: str) -> set[str]:
@@ -553,27 +564,17 @@ def check(root: Path) -> tuple[list[Finding], list[Allowance], str]:
             findings.append(Finding(file, line, "", "", f"invalid YAML: {problem}"))
             continue
         findings += unexcused(file, "", GRAMMAR.check(workflow, "", 1, frozenset()))
-        listed_jobs = dig(workflow, "jobs")
-        for job_id, job in (
-            listed_jobs.items() if isinstance(listed_jobs, Lined) else ()
-        ):
+        listed = dig(workflow, "jobs")
+        for job_id, job in listed.items() if isinstance(listed, Lined) else ():
             jobs += 1
-            # A computed matrix is refused once, not again at each use.
-            listed = dig(job, "strategy", "matrix")
-            dims = frozenset(
-                listed or () if isinstance(listed, dict | None) else MATRIX
-            )
-            spec = JOBS.get(job_id, CHECK_JOB)
-            line = listed_jobs.lines[job_id]
-            found = unexcused(file, job_id, spec.check(job, "", line, dims))
+            spec, line = JOBS.get(job_id, CHECK_JOB), listed.lines[job_id]
+            found = unexcused(file, job_id, spec.check(job, "", line, dimensions(job)))
             if not found:
                 found = unexcused(file, job_id, mirror(job_id, job, sessions))
             covered.add(job_id)  # a broken job is not also a missing one
             findings += found
     names = sorted({s["name"] for s in sessions.values()})
-    local = {
-        n for n in names if all(is_local(sessions[i]) for i in ids_of(sessions, n))
-    }
+    local = {n for n in names if all(map(is_local, sessions_of(sessions, n)))}
     missing = [] if unreadable else sorted(set(names) - local - covered)
     no_job = ((0, f"session '{n}'", SAYS["no job"].format(n)) for n in missing)
     findings += unexcused("noxfile.py", "", no_job)
@@ -591,11 +592,8 @@ def main() -> int:
     parser.add_argument("--root", type=Path, default=Path(), help="default: .")
     root = parser.parse_args().root.resolve()
     findings, allowances, summary = check(root)
-    print(
-        "\n".join(
-            [*map(str, allowances), *(map(str, findings) if findings else [summary])]
-        )
-    )
+    for line in [*allowances, *findings] if findings else [*allowances, summary]:
+        print(line)
     return 1 if findings else 0
 
 
