@@ -104,10 +104,11 @@ class Case:
     changes: tuple[Change, ...]
     expect: str  # a line of lint's output holds it (a finding, or what passed)
     variant: str = "pure"
+    by: str = "the checker"  # or the tool after it in lint that must catch it
 
 
-def case(*changes: Change, expect: str, variant: str = "pure") -> Case:
-    return Case(changes, expect, variant)
+def case(*changes: Change, expect: str, variant: str = "pure", by: str = "") -> Case:
+    return Case(changes, expect, variant, by or "the checker")
 
 
 LINT_STEP = "      - run: nox -s lint\n"
@@ -148,6 +149,29 @@ DOCS_JOB = (
       - run: nox -s docs
 """
 )
+EXTRA_YAML = """\
+name: Extra
+
+on:
+  pull_request:
+
+permissions: {}
+
+concurrency:
+  group: ${{ github.workflow }}-${{ github.event.pull_request.number || github.run_id }}
+  cancel-in-progress: ${{ github.event_name == 'pull_request' }}
+
+jobs:
+""" + DOCS_JOB.replace("docs", "lint").replace(
+    "    name: lint\n", "    name: lint\n    bogus: 1\n"
+)
+
+
+def allow(**entry: str) -> Change:
+    fields = ", ".join(f'{key} = "{value}"' for key, value in entry.items())
+    return Change("pyproject.toml", "allow = []", f"allow = [{{ {fields} }}]")
+
+
 BAD_YAML_JOB = (
     "name: extra\non:\n  push:\npermissions: {}\njobs:\n  lint:\n    bogus: 1\n"
 )
@@ -465,19 +489,31 @@ MUTATIONS = {  # each must fail lint with a line naming it
         "noxfile cannot see",
     ),
     "a declared exception that matches nothing": case(
-        Change(
-            "pyproject.toml",
-            "allow = []",
-            'allow = [{ job = "test", key = "services", reason = "a database" }]',
-        ),
-        expect="pyproject.toml: [tool.wheelwright.ci] allow[0]: matches nothing: "
-        "delete it, so the list shows only what differs",
+        allow(job="test", key="services", reason="a database"),
+        expect="pyproject.toml: [tool.wheelwright.ci] allow[0]: matches no finding: "
+        "give the job and key as a finding names them, or delete it",
     ),
     "a declared exception without a reason": case(
-        Change(
-            "pyproject.toml", "allow = []", 'allow = [{ job = "test", key = "if" }]'
-        ),
+        allow(job="test", key="if"),
         expect='allow[0]: write { job = "<job>", key = "<key>", reason = "<why>" }',
+    ),
+    # What a declared exception lets through the checker, the tools after it catch
+    "a .yaml workflow the schema refuses": case(
+        allow(file="extra.yaml", job="lint", key="bogus", reason="a test"),
+        Change(".github/workflows/extra.yaml", "", EXTRA_YAML),
+        expect="$.jobs.lint: Additional properties are not allowed ('bogus' was unexpected)",
+        by="check-jsonschema",
+    ),
+    "an unpinned service image": case(
+        allow(job="test", key="services", reason="the tests need a database"),
+        ci(TEST_JOB, TEST_JOB + "    services:\n      db:\n        image: postgres\n"),
+        expect="error[unpinned-images]: unpinned image references",
+        by="zizmor",
+    ),
+    "a job without a name": case(
+        ci(LINT_JOB, "  lint:\n"),
+        expect="info[anonymous-definition]: workflow or action definition without a name",
+        by="zizmor --persona pedantic",
     ),
     # The C variant's own jobs
     "a self-hosted runner among the wheels": case(
@@ -510,9 +546,6 @@ MUTATIONS = {  # each must fail lint with a line naming it
 }
 
 POSTGRES = "postgres@sha256:" + "0" * 64  # pinned, or zizmor refuses it
-ALLOWED = (
-    'allow = [{ job = "test", key = "services", reason = "the tests need a database" }]'
-)
 LEGITIMATE = {  # each must pass lint
     "a timeout on a job": case(
         ci(TEST_JOB, TEST_JOB + "    timeout-minutes: 30\n"),
@@ -538,7 +571,7 @@ LEGITIMATE = {  # each must pass lint
         expect="6 jobs, 6 sessions",
     ),
     "a declared exception": case(
-        Change("pyproject.toml", "allow = []", ALLOWED),
+        allow(job="test", key="services", reason="the tests need a database"),
         ci(
             TEST_JOB,
             TEST_JOB + f"    services:\n      db:\n        image: {POSTGRES}\n",
@@ -649,7 +682,8 @@ def test_a_workflow_edit_that_makes_ci_differ_fails_lint_naming_it(
     assert returncode != 0, output
     finding = line_with(MUTATIONS[name].expect, output)
     assert finding, f"no line holds {MUTATIONS[name].expect!r}:\n{output}"
-    assert FINDING.match(finding), f"not file[:line]: ...: {finding}"
+    if MUTATIONS[name].by == "the checker":
+        assert FINDING.match(finding), f"not file[:line]: ...: {finding}"
     assert "Traceback" not in output
 
 

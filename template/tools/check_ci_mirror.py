@@ -326,7 +326,7 @@ SAYS = {  # every other message, by what it is about
     "needs": "lacks '{}': a publish job runs only once every check passed; add it",
     "no job": "has no CI job: add a job '{0}' whose only work is 'nox -s {0}', or tag the session local-only",
     "bad allow": 'write { job = "<job>", key = "<key>", reason = "<why>" }',
-    "unused allow": "matches nothing: delete it, so the list shows only what differs",
+    "unused allow": "matches no finding: give the job and key as a finding names them, or delete it",
 }
 # fmt: on
 
