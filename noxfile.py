@@ -38,8 +38,9 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check")
     session.run("codespell")
     session.run("python", str(CHECKER), "--root", str(DIR))
-    session.run("zizmor", "--offline", ".github")
-    workflows = [str(p) for p in DIR.glob(".github/workflows/*.yml")]
+    session.run("zizmor", "--offline", "--persona", "pedantic", ".github")
+    workflows = sorted(map(str, DIR.glob(".github/workflows/*.yml")))
+    workflows += sorted(map(str, DIR.glob(".github/workflows/*.yaml")))
     schema_check = ("check-jsonschema", "--builtin-schema")
     session.run(*schema_check, "vendor.github-workflows", *workflows)
     session.run(*schema_check, "vendor.dependabot", ".github/dependabot.yml")
