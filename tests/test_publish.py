@@ -306,7 +306,7 @@ FAULT_MESSAGES = {  # our one line for each fault, what happened and what to do
     ),
     "reset": (
         f"the connection to the index at {{url}} broke while sending {SDIST} "
-        "(ConnectionResetError"
+        "(ConnectionError: ('Connection aborted.', "
     ),
 }
 

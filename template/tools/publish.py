@@ -289,14 +289,13 @@ def record(session: str) -> None:
     clean, and the sha256 of each file the session wrote."""
     files = sorted({path for glob in RECORDED[session] for path in DIST.glob(glob)})
     head, status = run_git("rev-parse", "HEAD"), run_git("status", "--porcelain")
-    # One manifest per wheels job (platform), so that CI's artifacts merge.
-    if session == "wheels":
-        session += f"-{platform.system()}-{platform.machine()}".lower()
-    path = DIST / f"manifest-{session}.json"
+    # One manifest per wheels job (per platform), so that CI's artifacts merge.
+    name = f"{session}-{platform.system()}-{platform.machine()}".lower()
+    path = DIST / f"manifest-{session if session == 'build' else name}.json"
     commit = head.strip() if head is not None else None
     dirty = bool(status.strip()) if status is not None else None
     manifest = {
-        "built_by": f"nox -s {session.split('-')[0]}",
+        "built_by": f"nox -s {session}",
         "commit": commit,
         "dirty": dirty,
         "files": {file.name: sha256_of(file) for file in files},
@@ -903,9 +902,11 @@ def failure_report(
     message, fix = f"twine upload failed while sending {sending}", "See twine's output"
     ambiguous = True
     for pattern, what, to_do in UPLOAD_FAILURES:
-        if match := re.search(pattern, output):
-            line = output[output.rfind("\n", 0, match.start()) + 1 :].split("\n")[0]
-            error = line.strip().removeprefix("ERROR").strip()
+        if matches := list(re.finditer(pattern, output)):
+            # The last line that says it: a traceback ends with its exception.
+            start = output.rfind("\n", 0, matches[-1].start()) + 1
+            line = output[start:].split("\n")[0].strip().removeprefix("ERROR")
+            error = re.sub(r"^[\w.]+\.(?=\w+Error\b)", "", line.strip())
             if http := HTTP_ERROR.search(output):
                 detail = " ".join(http["detail"].split())
                 error = f"{http['status']} {detail or http['reason']}"
