@@ -24,10 +24,15 @@ class PackageIndex:
         """What the index holds, as file names."""
         return {p.name for p in self.packages.iterdir()}
 
-    def twine_env(self) -> dict[str, str]:
-        """What a user sets to publish here instead of (Test)PyPI."""
+    def contents(self) -> dict[str, bytes]:
+        """What the index holds, byte for byte, as pypiserver stored it."""
+        return {p.name: p.read_bytes() for p in self.packages.iterdir()}
+
+    def twine_env(self, url: str | None = None) -> dict[str, str]:
+        """What a user sets to publish here (or through a proxy at url) instead
+        of (Test)PyPI."""
         return {
-            "TWINE_REPOSITORY_URL": self.url,
+            "TWINE_REPOSITORY_URL": url or self.url,
             "TWINE_USERNAME": "wheelwright",
             "TWINE_PASSWORD": "not-a-real-token",
         }

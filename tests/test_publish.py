@@ -1,23 +1,38 @@
 """Publishing end to end, against a real local package index (pypiserver).
 
-`publish_test` and `publish` upload exactly what `build` made, and refuse every
-mistake before anything leaves the machine: each refusal has its own test that
-checks the message and that the index holds nothing new afterwards.
+`publish_test` and `publish` upload exactly what `build` (and `wheels`) made,
+byte for byte, and refuse every mistake before anything leaves the machine:
+each refusal has its own test that checks the message names the file and the
+fix, and that the index holds nothing new afterwards. A proxy in front of the
+index (fault_proxy.py) fails uploads part-way, to prove that the session says
+what reached the index and that running it again finishes the release.
 """
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
+import json
+import re
 import shutil
+import subprocess
 import sys
+import tarfile
+import zipfile
+from base64 import urlsafe_b64encode
+from collections.abc import Callable
 from pathlib import Path
 
 import pexpect
 import pytest
 import yaml
 from conftest import render_project
+from fault_proxy import fault_proxy
 from helpers import (
     git,
     git_commit_all,
+    lock_project,
     nox,
     project_env,
     require_python,
@@ -25,49 +40,137 @@ from helpers import (
     tool,
     venv_python,
 )
-from package_index import PackageIndex
+from package_index import PackageIndex, free_port
 
 pytestmark = pytest.mark.e2e
 
+WHEEL = "my_package-1.0.0-py3-none-any.whl"
+SDIST = "my_package-1.0.0.tar.gz"
+SESSIONS = ["publish_test", "publish"]
+Result = subprocess.CompletedProcess[str]
 
-@pytest.fixture(scope="module")
-def released(template_snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A pure project at its release tag v1.0.0, with dist/ built: ready to publish."""
-    return release(template_snapshot, tmp_path_factory.mktemp("released"))
+
+# --- projects at their release tag, built -----------------------------------
 
 
 def release(template: Path, where: Path, **answers: object) -> Path:
+    """A project at its tag v1.0.0 with `nox -s build` run: ready to publish."""
     project = render_project(template, where / "project", **answers)
+    if answers.get("versioning") == "static":
+        set_static_version(project, "1.0.0")
+    lock_project(project)  # as its first nox run does, before the first commit
     git_commit_all(project)
     git(project, "tag", "v1.0.0")
     nox(project, "-s", "build")
+    if answers.get("variant") == "c-extension":
+        add_repaired_wheel(project, where)
     return project
+
+
+def add_repaired_wheel(project: Path, where: Path) -> None:
+    """What `nox -s wheels` leaves in dist/, without the containers cibuildwheel
+    needs: the host wheel repaired to manylinux by auditwheel (as cibuildwheel
+    does), then the session's own last step, `tools/publish.py record wheels`."""
+    run(sys.executable, "-m", "uv", "build", "--wheel", "--quiet", "--python",
+        require_python("3.11"), "--out-dir", where / "host", cwd=project)  # fmt: skip
+    (wheel,) = (where / "host").glob("*.whl")
+    run(tool("auditwheel"), "repair", "--plat", "manylinux_2_17_x86_64",
+        "--wheel-dir", project / "dist", wheel, cwd=where)  # fmt: skip
+    record(project, "wheels")
+
+
+def set_static_version(project: Path, version: str) -> None:
+    pyproject = project / "pyproject.toml"
+    text = re.sub(
+        r'(?m)^version = ".*"$', f'version = "{version}"', pyproject.read_text()
+    )
+    pyproject.write_text(text)
+
+
+def record(project: Path, session: str = "build") -> None:
+    """What the end of `nox -s build` / `nox -s wheels` runs: the manifest."""
+    run(sys.executable, "tools/publish.py", "record", session, cwd=project)
 
 
 def fresh_copy(project: Path, tmp_path: Path) -> Path:
     """A copy of a released project (its git history too) for one test to change."""
     copy = tmp_path / "project"
-    shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".nox"))
+    shutil.copytree(project, copy, symlinks=True, ignore=shutil.ignore_patterns(".nox"))
     return copy
 
 
+@pytest.fixture(scope="module")
+def releases(
+    template_snapshot: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., Path]:
+    """Released projects by (variant, versioning), each made once per module."""
+    made: dict[tuple[str, str], Path] = {}
+
+    def get(variant: str = "pure", versioning: str = "vcs") -> Path:
+        if (variant, versioning) not in made:
+            where = tmp_path_factory.mktemp(f"released-{variant}-{versioning}")
+            made[variant, versioning] = release(
+                template_snapshot, where, variant=variant, versioning=versioning
+            )
+        return made[variant, versioning]
+
+    return get
+
+
 @pytest.fixture
-def project(released: Path, tmp_path: Path) -> Path:
-    return fresh_copy(released, tmp_path)
+def project(releases: Callable[..., Path], tmp_path: Path) -> Path:
+    """A pure project at v1.0.0 (hatch-vcs), built, for this test to change."""
+    return fresh_copy(releases(), tmp_path)
 
 
-def publish(project: Path, index: PackageIndex, session: str, *args: str):
+@pytest.fixture
+def c_project(releases: Callable[..., Path], tmp_path: Path) -> Path:
+    """A C project at v1.0.0: the sdist and a manylinux wheel in dist/."""
+    return fresh_copy(releases("c-extension"), tmp_path)
+
+
+# --- running the sessions and reading what they did -------------------------
+
+
+def publish(
+    project: Path, index: PackageIndex, session: str, *args: str, url: str | None = None,
+    **env: str,
+) -> Result:  # fmt: skip
     return nox(project, "-s", session, "--", *args, check=False,
-               env=project_env(**index.twine_env()))  # fmt: skip
+               env=project_env(**index.twine_env(url), **env))  # fmt: skip
 
 
-def assert_refused(result, message: str, index: PackageIndex, before: set[str]) -> None:
-    output = result.stdout + result.stderr
+def session_args(session: str) -> tuple[str, ...]:
+    return ("--yes",) if session == "publish" else ()
+
+
+def output_of(result: Result) -> str:
+    return result.stdout + result.stderr
+
+
+def built(project: Path) -> dict[str, bytes]:
+    """dist/'s wheels and sdist, byte for byte (its manifests are not uploaded)."""
+    return {p.name: p.read_bytes() for p in (project / "dist").iterdir()
+            if p.name.endswith((".whl", ".tar.gz"))}  # fmt: skip
+
+
+def assert_published(result: Result, project: Path, index: PackageIndex) -> None:
+    """The session succeeded and the index holds exactly dist/'s files."""
+    assert result.returncode == 0, output_of(result)
+    assert index.contents() == built(project)
+
+
+def assert_refused(
+    result: Result, index: PackageIndex, before: dict[str, bytes], *messages: str
+) -> None:
+    """Refused with one clear line per problem, and nothing sent."""
+    output = output_of(result)
     assert result.returncode != 0, output
-    assert message in output, output
+    for message in messages:
+        assert message in output, output
     assert "Nothing was uploaded." in output
     assert "Traceback" not in output
-    assert index.files() == before
+    assert index.contents() == before
 
 
 def install_from_index(index: PackageIndex, requirement: str, tmp_path: Path) -> str:
@@ -82,32 +185,645 @@ def install_from_index(index: PackageIndex, requirement: str, tmp_path: Path) ->
                cwd=tmp_path).stdout.strip()  # fmt: skip
 
 
+# --- wheels changed after the build, as an attacker or a mistake would ------
+
+
+def rewrite_wheel(wheel: Path, new_name: str, edit: Callable[[dict[str, bytes]], None],
+                  *, fix_record: bool = True) -> Path:  # fmt: skip
+    """Replace a wheel with new_name, its members changed by edit; with
+    fix_record, RECORD is rewritten to match, as a build tool would have."""
+    with zipfile.ZipFile(wheel) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    edit(members)
+    record_name = next(n for n in members if n.endswith(".dist-info/RECORD"))
+    if fix_record:
+        rows = io.StringIO()
+        writer = csv.writer(rows, lineterminator="\n")
+        for name, data in members.items():
+            digest = urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+            is_record = name == record_name
+            writer.writerow([name, "" if is_record else f"sha256={digest.decode()}",
+                             "" if is_record else len(data)])  # fmt: skip
+        members[record_name] = rows.getvalue().encode()
+    wheel.unlink()
+    target = wheel.with_name(new_name)
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return target
+
+
+def set_wheel_tag(members: dict[str, bytes], platform: str) -> None:
+    """Give every Tag line of the WHEEL file this platform (one line per tag)."""
+    name = next(n for n in members if n.endswith(".dist-info/WHEEL"))
+    lines, tags = members[name].decode().splitlines(), []
+    for line in lines:
+        if line.startswith("Tag: "):
+            tag = line.rsplit("-", 1)[0] + f"-{platform}"
+            tags += [tag] if tag not in tags else []
+    kept = [line for line in lines if line and not line.startswith("Tag: ")]
+    members[name] = ("\n".join(kept + tags) + "\n").encode()
+
+
+# --- publishing what was built ----------------------------------------------
+
+
+@pytest.mark.parametrize("session", SESSIONS)
+@pytest.mark.parametrize("versioning", ["vcs", "static"])
+@pytest.mark.parametrize("variant", ["pure", "c-extension"])
+def test_publishes_exactly_the_built_files_byte_for_byte(
+    releases, tmp_path: Path, index: PackageIndex, variant: str, versioning: str,
+    session: str,
+) -> None:  # fmt: skip
+    project = fresh_copy(releases(variant, versioning), tmp_path)
+    files = built(project)
+    assert len(files) == 2, files  # the sdist, and the wheel (manylinux for C)
+    manifests = {p.name for p in (project / "dist").glob("manifest-*.json")}
+    expected = {"manifest-build.json"}
+    if variant == "c-extension":
+        expected.add("manifest-wheels-linux-x86_64.json")
+        assert any("manylinux_2_17_x86_64" in name for name in files)
+    assert manifests == expected
+
+    result = publish(project, index, session, *session_args(session))
+    assert_published(result, project, index)  # never a manifest
+    assert "Published my-package 1.0.0" in result.stdout
+    for name in files:  # the closing table: file, size, sha256 prefix, what happened
+        sha = hashlib.sha256(files[name]).hexdigest()[:12]
+        assert re.search(rf"{re.escape(name)} +[\d.]+ k?B +{sha} +uploaded now",
+                         result.stdout), result.stdout  # fmt: skip
+
+
 def test_publish_test_uploads_a_dev_build_that_installs_from_the_index(
     committed_project, index: PackageIndex, tmp_path: Path
 ) -> None:
     project = committed_project()  # no tag yet: a development version
     nox(project, "-s", "build")
-    built = {p.name for p in (project / "dist").iterdir()}
-    (version,) = {name.split("-")[1].removesuffix(".tar.gz") for name in built}
+    (version,) = {name.split("-")[1].removesuffix(".tar.gz") for name in built(project)}
     assert ".dev" in version
-
-    result = publish(project, index, "publish_test")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert index.files() == built
+    assert_published(publish(project, index, "publish_test"), project, index)
     assert install_from_index(index, f"my-package=={version}", tmp_path) == version
 
 
-def test_publish_uploads_a_clean_tagged_release_when_confirmed(
+def test_published_release_installs_from_the_index(
     project: Path, index: PackageIndex, tmp_path: Path
 ) -> None:
-    result = publish(project, index, "publish", "--yes")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "Published my-package 1.0.0" in result.stdout
-    assert index.files() == {
-        "my_package-1.0.0-py3-none-any.whl",
-        "my_package-1.0.0.tar.gz",
-    }
+    assert_published(publish(project, index, "publish", "--yes"), project, index)
     assert install_from_index(index, "my-package==1.0.0", tmp_path) == "1.0.0"
+
+
+def test_c_project_release_installs_its_wheel_from_the_index(
+    c_project: Path, index: PackageIndex, tmp_path: Path
+) -> None:
+    assert_published(publish(c_project, index, "publish", "--yes"), c_project, index)
+    assert install_from_index(index, "my-package==1.0.0", tmp_path) == "1.0.0"
+
+
+@pytest.mark.parametrize("session", SESSIONS)
+def test_a_version_already_published_is_nothing_to_do(
+    project: Path, index: PackageIndex, session: str
+) -> None:
+    assert publish(project, index, session, *session_args(session)).returncode == 0
+    before = index.contents()
+    result = publish(project, index, session, *session_args(session))
+    output = output_of(result)
+    assert result.returncode == 0, output
+    assert f"{WHEEL}: already on the index (the same sha256, skipped)." in output
+    assert (f"my-package 1.0.0 is already published on {index.url}: every file of "
+            "dist/ is there, byte for byte. Nothing to do.") in output  # fmt: skip
+    assert index.contents() == before
+
+
+# --- an upload cut short, then finished by running the session again --------
+
+FAULT_MESSAGES = {  # our one line for each fault, what happened and what to do
+    400: (
+        f"the index rejected {SDIST} (400 Bad Request: injected fault (the index "
+        "rejected this file)). Fix what it names (and build again if that changes "
+        "the files)."
+    ),
+    503: (
+        f"the index failed while receiving {SDIST} (503 Service Unavailable: "
+        "injected fault). That is on the index's side: wait a little."
+    ),
+    "reset": (
+        f"the connection to the index at {{url}} broke while sending {SDIST} "
+        "(ConnectionError: ('Connection aborted.', "
+    ),
+}
+
+
+@pytest.mark.parametrize("session", SESSIONS)
+@pytest.mark.parametrize("fault", [400, 503, "reset"])
+def test_an_upload_cut_short_says_what_reached_the_index_and_a_rerun_finishes_it(
+    project: Path, index: PackageIndex, fault: int | str, session: str
+) -> None:
+    args = session_args(session)
+    with fault_proxy(index.url, fault) as proxy:  # the first upload passes
+        cut_short = publish(project, index, session, *args, url=proxy.url)
+        output = output_of(cut_short)
+        assert cut_short.returncode != 0, output
+        assert proxy.uploads[0] == (WHEEL, "passed")  # wheels first, the sdist last
+        assert proxy.uploads[-1] == (SDIST, str(fault))
+        assert index.files() == {WHEEL}
+        message = FAULT_MESSAGES[fault].format(url=proxy.url)
+        assert f"Not published completely: {message}" in output
+        assert (
+            f"These reached the index: {WHEEL}.\nNot on the index: {SDIST}." in output
+        )
+        assert (f"Run `nox -s {session}` again (in CI, re-run the {session} job) to "
+                "finish the release") in output  # fmt: skip
+        assert "Nothing was uploaded" not in output
+        # twine's own output is there too, below our message.
+        assert output.index("Not published completely") < output.index(
+            "twine upload said:"
+        )
+
+        proxy.fault = None  # the index is fine again
+        finished = publish(project, index, session, *args, url=proxy.url)
+        assert_published(finished, project, index)
+        assert f"{WHEEL}: already on the index (the same sha256, skipped)." in (
+            finished.stdout
+        )
+        assert proxy.uploads[-1] == (SDIST, "passed")
+        assert re.search(rf"{re.escape(WHEEL)} .* already there\n", finished.stdout)
+        assert re.search(rf"{re.escape(SDIST)} .* uploaded now", finished.stdout)
+
+        uploads = len(proxy.uploads)
+        again = publish(project, index, session, *args, url=proxy.url)
+        assert again.returncode == 0, output_of(again)
+        assert "Nothing to do." in again.stdout
+        assert len(proxy.uploads) == uploads  # nothing sent
+
+
+def test_c_release_cut_short_never_leaves_only_the_sdist_on_the_index(
+    c_project: Path, index: PackageIndex
+) -> None:
+    (wheel,) = (name for name in built(c_project) if name.endswith(".whl"))
+    with fault_proxy(index.url, "reset") as proxy:
+        cut_short = publish(c_project, index, "publish", "--yes", url=proxy.url)
+        assert cut_short.returncode != 0
+        assert index.files() == {wheel}  # so pip never has only the sdist to compile
+        assert f"These reached the index: {wheel}." in output_of(cut_short)
+        proxy.fault = None
+        finished = publish(c_project, index, "publish", "--yes", url=proxy.url)
+    assert_published(finished, c_project, index)
+
+
+def test_refused_credentials_are_named_with_what_to_check(
+    project: Path, index: PackageIndex
+) -> None:
+    with fault_proxy(index.url, 403, passes=0) as proxy:
+        result = publish(project, index, "publish_test", url=proxy.url)
+    output = output_of(result)
+    assert result.returncode != 0, output
+    assert "the index refused the credentials (403 Forbidden: injected fault" in output
+    assert "Check the API token: TWINE_USERNAME=__token__ and TWINE_PASSWORD" in output
+    assert "None of them reached the index: nothing was uploaded." in output
+    assert index.files() == set()
+
+
+@pytest.mark.parametrize("session", SESSIONS)
+def test_an_unreachable_index_is_named_before_anything_is_sent(
+    project: Path, index: PackageIndex, session: str
+) -> None:
+    closed = f"http://127.0.0.1:{free_port()}/"
+    result = publish(project, index, session, *session_args(session), url=closed)
+    assert_refused(result, index, {},
+                   f"could not reach the index at {closed}simple/my-package/",
+                   "Check the network and TWINE_REPOSITORY_URL")  # fmt: skip
+
+
+# --- contents: each file is what its name says ------------------------------
+
+
+def replace_with_build_of_another_version(project: Path, tmp_path: Path) -> str:
+    """A 1.0.1 wheel renamed to 1.0.0 (pip then fails to install it)."""
+    env = project_env(SETUPTOOLS_SCM_PRETEND_VERSION="1.0.1")
+    run(sys.executable, "-m", "uv", "build", "--wheel", "--quiet", "--out-dir",
+        tmp_path / "other", cwd=project, env=env)  # fmt: skip
+    (other,) = (tmp_path / "other").glob("*.whl")
+    shutil.move(other, project / "dist" / WHEEL)
+    return WHEEL
+
+
+def add_a_file_after_the_build(project: Path, tmp_path: Path) -> str:
+    with zipfile.ZipFile(project / "dist" / WHEEL, "a") as wheel:
+        wheel.writestr("my_package/extra.py", "print('not built from the source')\n")
+    return WHEEL
+
+
+def change_a_file_after_the_build(project: Path, tmp_path: Path) -> str:
+    def edit(members: dict[str, bytes]) -> None:
+        members["my_package/text.py"] += b"\nraise SystemExit('changed')\n"
+
+    rewrite_wheel(project / "dist" / WHEEL, WHEEL, edit, fix_record=False)
+    return WHEEL
+
+
+def forge_an_sdist(project: Path, tmp_path: Path) -> str:
+    """A .tar.gz holding only a PKG-INFO (copied from the real one)."""
+    sdist = project / "dist" / SDIST
+    with tarfile.open(sdist) as real:
+        member = real.extractfile("my_package-1.0.0/PKG-INFO")
+        assert member is not None
+        pkg_info = member.read()
+    with tarfile.open(sdist, "w:gz") as forged:
+        member = tarfile.TarInfo("my_package-1.0.0/PKG-INFO")
+        member.size = len(pkg_info)
+        forged.addfile(member, io.BytesIO(pkg_info))
+    return SDIST
+
+
+def retag_the_wheel(project: Path, tmp_path: Path) -> str:
+    name = "my_package-1.0.0-py2.py3-none-any.whl"
+    rewrite_wheel(project / "dist" / WHEEL, name, lambda members: None)
+    return name
+
+
+def break_the_zip(project: Path, tmp_path: Path) -> str:
+    (project / "dist" / WHEEL).write_bytes(b"not a zip archive")
+    return WHEEL
+
+
+CONTENT_REFUSALS = {
+    replace_with_build_of_another_version: (
+        "its METADATA says my-package 1.0.1: a renamed file? Build again: nox -s build."
+    ),
+    add_a_file_after_the_build: (
+        "holds my_package/extra.py, which its RECORD does not list. Build again"
+    ),
+    change_a_file_after_the_build: (
+        "my_package/text.py: sha256 or size differs from its RECORD. Build again"
+    ),
+    forge_an_sdist: (
+        "has no my_package-1.0.0/pyproject.toml, which every sdist has. Build again"
+    ),
+    retag_the_wheel: "its WHEEL file says py3-none-any: a renamed file? Build again",
+    break_the_zip: "is not a valid wheel (a zip archive): File is not a zip file. "
+    "Build again: nox -s build.",
+}
+
+
+@pytest.mark.parametrize("change", list(CONTENT_REFUSALS), ids=lambda c: c.__name__)
+@pytest.mark.parametrize("session", SESSIONS)
+def test_refuses_a_file_whose_contents_are_not_what_its_name_says(
+    project: Path, index: PackageIndex, tmp_path: Path, session: str, change
+) -> None:
+    name = change(project, tmp_path)
+    record(project)  # as if the build itself had made it: only the contents tell
+    result = publish(project, index, session, *session_args(session))
+    assert_refused(result, index, {}, f"{name}: {CONTENT_REFUSALS[change]}")
+
+
+def misnamed(name: str, expected: str) -> str:
+    return (f"{name}: is not the name build tools write ({expected}), so it would be "
+            "a second file beside the real one. Remove it. Build again: nox -s build.")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("copy_as", "message"),
+    [
+        ("My_Package-1.0.0-py3-none-any.whl",
+         misnamed("My_Package-1.0.0-py3-none-any.whl", "my_package-1.0.0-*.whl")),
+        ("My.Package-1.0.0.tar.gz",
+         misnamed("My.Package-1.0.0.tar.gz", "my_package-1.0.0.tar.gz")),
+        ("my-package-1.0.0.tar.gz",
+         misnamed("my-package-1.0.0.tar.gz", "my_package-1.0.0.tar.gz")),
+        ("my_package-0.9.0-py3-none-any.whl",
+         "dist/ holds more than one version of my-package (0.9.0, 1.0.0)"),
+        ("other_thing-1.0.0-py3-none-any.whl",
+         "other_thing-1.0.0-py3-none-any.whl: is not a wheel or sdist of my-package"),
+    ],
+)  # fmt: skip
+def test_refuses_a_built_file_copied_under_another_name(
+    project: Path, index: PackageIndex, copy_as: str, message: str
+) -> None:
+    original = WHEEL if copy_as.endswith(".whl") else SDIST
+    shutil.copy(project / "dist" / original, project / "dist" / copy_as)
+    record(project)  # even listed in a manifest
+    result = publish(project, index, "publish_test")
+    assert_refused(result, index, {}, message)
+
+
+def test_refuses_a_symlink_in_dist(
+    project: Path, index: PackageIndex, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere.whl"
+    shutil.move(project / "dist" / WHEEL, elsewhere)
+    (project / "dist" / WHEEL).symlink_to(elsewhere)
+    result = publish(project, index, "publish_test")
+    assert_refused(result, index, {}, f"dist/{WHEEL}: is a symbolic link (to "
+                   f"{elsewhere}), not a file that was built. Remove it.")  # fmt: skip
+
+
+def test_refuses_a_directory_in_dist(project: Path, index: PackageIndex) -> None:
+    (project / "dist" / "extra").mkdir()
+    result = publish(project, index, "publish_test")
+    assert_refused(result, index, {}, "dist/extra: is a directory, not a file that "
+                   "was built. Remove it.")  # fmt: skip
+
+
+@pytest.mark.parametrize("platform", ["linux_x86_64", "linux_aarch64", "linux_armv7l"])
+@pytest.mark.parametrize("session", SESSIONS)
+def test_c_project_refuses_every_plain_linux_wheel(
+    c_project: Path, index: PackageIndex, platform: str, session: str
+) -> None:
+    (wheel,) = (c_project / "dist").glob("*.whl")
+    name = re.sub(r"-manylinux[^-]*\.whl$", f"-{platform}.whl", wheel.name)
+    rewrite_wheel(wheel, name, lambda members: set_wheel_tag(members, platform))
+    record(c_project, "wheels")
+    result = publish(c_project, index, session, *session_args(session))
+    assert_refused(result, index, {}, f"{name}: has the plain Linux platform tag "
+                   f"{platform}, which PyPI rejects. Publish the manylinux/musllinux "
+                   "wheels that nox -s wheels makes.")  # fmt: skip
+
+
+# --- provenance: built by these sessions, from this commit -------------------
+
+
+@pytest.mark.parametrize("session", SESSIONS)
+def test_refuses_files_no_build_manifest_lists(
+    project: Path, index: PackageIndex, session: str
+) -> None:
+    (project / "dist" / "manifest-build.json").unlink()
+    result = publish(project, index, session, *session_args(session))
+    assert_refused(result, index, {}, f"{WHEEL}: no build manifest "
+                   "(dist/manifest-*.json) lists it, so nothing says which commit it "
+                   "was built from. Build again: nox -s build.")  # fmt: skip
+
+
+@pytest.mark.parametrize("session", SESSIONS)
+def test_refuses_a_file_changed_after_the_build(
+    project: Path, index: PackageIndex, tmp_path: Path, session: str
+) -> None:
+    add_a_file_after_the_build(project, tmp_path)  # and no new manifest
+    result = publish(project, index, session, *session_args(session))
+    assert_refused(result, index, {}, f"{WHEEL}: its sha256 differs from the one "
+                   "nox -s build recorded in dist/manifest-build.json: changed after "
+                   "the build? Build again: nox -s build.")  # fmt: skip
+
+
+def test_refuses_a_built_file_missing_from_dist(
+    project: Path, index: PackageIndex
+) -> None:
+    (project / "dist" / SDIST).unlink()
+    result = publish(project, index, "publish_test")
+    assert_refused(result, index, {}, f"{SDIST}: dist/manifest-build.json lists it, "
+                   "but it is not in dist/. Build again: nox -s build.")  # fmt: skip
+
+
+def test_refuses_a_broken_manifest(project: Path, index: PackageIndex) -> None:
+    (project / "dist" / "manifest-build.json").write_text("{not json")
+    result = publish(project, index, "publish_test")
+    assert_refused(result, index, {}, "dist/manifest-build.json: is not a build "
+                   "manifest (JSONDecodeError(")  # fmt: skip
+
+
+def test_publish_refuses_a_stale_static_build_of_an_older_commit(
+    releases, tmp_path: Path, index: PackageIndex
+) -> None:
+    # Built at 1.0.0, then a fix committed and tagged, and no new build: the
+    # wheel in dist/ lacks the fix, yet its name says 1.0.0.
+    project = fresh_copy(releases("pure", "static"), tmp_path)
+    built_at = git(project, "rev-parse", "HEAD")
+    text = project / "src/my_package/text.py"
+    text.write_text(text.read_text() + "\n# the fix\n")
+    git_commit_all(project, "The fix")
+    git(project, "tag", "--force", "v1.0.0")
+    head = git(project, "rev-parse", "HEAD")
+    result = publish(project, index, "publish", "--yes")
+    assert_refused(result, index, {}, "dist/manifest-build.json: nox -s build built "
+                   f"from commit {built_at[:12]}, but HEAD is {head[:12]}: the files "
+                   "may not hold what HEAD does. Build again: nox -s build, at HEAD.")  # fmt: skip
+
+
+def test_publish_refuses_a_build_from_a_dirty_tree(
+    releases, tmp_path: Path, index: PackageIndex
+) -> None:
+    project = fresh_copy(releases("pure", "static"), tmp_path)
+    scratch = project / "src/my_package/scratch.py"  # untracked, so packaged
+    scratch.write_text("SECRET = 'never meant to ship'\n")
+    nox(project, "-s", "build")
+    scratch.unlink()  # the tree is clean again, at the tag: only the manifest knows
+    result = publish(project, index, "publish", "--yes")
+    assert_refused(result, index, {}, "dist/manifest-build.json: nox -s build built "
+                   "from a tree with uncommitted changes, so no commit holds the "
+                   "files' source. Commit or stash the changes. Build again")  # fmt: skip
+
+
+def test_wheels_session_records_its_manifest(committed_project, tmp_path: Path) -> None:
+    # No container engine here: a stand-in `docker` lets the session start, and
+    # cibuildwheel only lists what it would build; the recording step still runs.
+    project = committed_project(variant="c-extension")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "docker").write_text("#!/bin/sh\nexit 0\n")
+    (fake / "docker").chmod(0o755)
+    env = project_env()
+    env["PATH"] = f"{fake}:{env['PATH']}"
+    run(sys.executable, "-m", "nox", "-s", "wheels", "--", "--print-build-identifiers",
+        cwd=project, env=env)  # fmt: skip
+    manifest = json.loads(
+        (project / "dist/manifest-wheels-linux-x86_64.json").read_text()
+    )
+    assert manifest == {"built_by": "nox -s wheels", "dirty": False, "files": {},
+                        "commit": git(project, "rev-parse", "HEAD")}  # fmt: skip
+
+
+# --- the index: another build of this version already there ------------------
+
+
+@pytest.mark.parametrize("session", SESSIONS)
+def test_refuses_when_another_build_of_the_version_is_on_the_index(
+    releases, tmp_path: Path, index: PackageIndex, session: str
+) -> None:
+    project = fresh_copy(releases("pure", "static"), tmp_path)
+    assert publish(project, index, "publish_test").returncode == 0
+    before = index.contents()
+    text = project / "src/my_package/text.py"
+    text.write_text(text.read_text() + "\n# changed, and the version not bumped\n")
+    git_commit_all(project, "A change")
+    git(project, "tag", "--force", "v1.0.0")
+    nox(project, "-s", "build")
+    result = publish(project, index, session, *session_args(session))
+    assert_refused(result, index, before, f"{WHEEL}: a different build of my-package "
+                   "1.0.0 is already on the index (sha256 ", "An index never replaces "
+                   "a file: bump the version and build again")  # fmt: skip
+
+
+# --- what a release needs besides right files --------------------------------
+
+
+def test_c_project_publish_test_uploads_an_sdist_alone_with_a_warning(
+    c_project: Path, index: PackageIndex
+) -> None:
+    # A laptop without a container engine: `nox -s build` made the sdist, and
+    # `nox -s wheels` could not run. TestPyPI gets the sdist, and a warning.
+    for path in (c_project / "dist").glob("*wheels*"):
+        path.unlink()
+    for path in (c_project / "dist").glob("*.whl"):
+        path.unlink()
+    result = publish(c_project, index, "publish_test")
+    assert_published(result, c_project, index)
+    warning = ("Warning: dist/: has no binary wheels beside the sdist, so every user "
+               "would build it from source. Build them: nox -s wheels")  # fmt: skip
+    assert result.stdout.count(warning) == 2  # before the upload, and at the end
+    assert index.files() == {SDIST}
+
+
+def test_c_project_publish_refuses_without_binary_wheels(
+    c_project: Path, index: PackageIndex
+) -> None:
+    for path in [
+        *(c_project / "dist").glob("*wheels*"),
+        *(c_project / "dist").glob("*.whl"),
+    ]:
+        path.unlink()
+    result = publish(c_project, index, "publish", "--yes")
+    assert_refused(result, index, {}, "dist/: has no binary wheels beside the sdist, "
+                   "so every user would build it from source. Build them: nox -s "
+                   "wheels")  # fmt: skip
+
+
+def test_c_project_publish_refuses_wheels_without_their_sdist(
+    c_project: Path, index: PackageIndex
+) -> None:
+    (c_project / "dist" / SDIST).unlink()
+    record(c_project)  # a build that made no sdist
+    result = publish(c_project, index, "publish", "--yes")
+    assert_refused(result, index, {}, "dist/: has no sdist. Build again: nox -s build.")
+
+
+# --- dist/ as a whole ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("session", SESSIONS)
+def test_refuses_a_missing_dist(
+    project: Path, index: PackageIndex, session: str
+) -> None:
+    shutil.rmtree(project / "dist")
+    result = publish(project, index, session, "--yes")
+    assert_refused(
+        result, index, {}, "dist/ is missing or empty. Build first: nox -s build"
+    )
+
+
+def test_refuses_an_empty_dist(project: Path, index: PackageIndex) -> None:
+    for path in (project / "dist").iterdir():
+        path.unlink()
+    result = publish(project, index, "publish_test")
+    assert_refused(result, index, {}, "dist/ is missing or empty")
+
+
+@pytest.mark.parametrize("session", SESSIONS)
+def test_refuses_files_that_fail_twine_check(
+    project: Path, index: PackageIndex, session: str
+) -> None:
+    # A README that is declared reStructuredText but is not: PyPI could not render it.
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(
+        'readme = "README.md"',
+        'readme = {text = "Broken\\n====\\n\\n`link <", content-type = "text/x-rst"}',
+    ))  # fmt: skip
+    shutil.rmtree(project / "dist")
+    run(
+        sys.executable, "-m", "uv", "build", "--quiet", "--out-dir", "dist", cwd=project
+    )
+    git(project, "checkout", "pyproject.toml")  # only dist/ is broken
+    record(project)
+    result = publish(project, index, session, *session_args(session))
+    assert_refused(result, index, {}, "twine check --strict failed")
+
+
+# --- a release: a final version, at its tag, from a clean tree, confirmed ----
+
+
+def test_publish_refuses_a_dev_version(committed_project, index: PackageIndex) -> None:
+    project = committed_project()  # no tag: hatch-vcs makes a .devN version
+    nox(project, "-s", "build")
+    result = publish(project, index, "publish", "--yes")
+    assert_refused(result, index, {}, "is a development build, not a release")
+
+
+def test_publish_refuses_a_local_version(
+    committed_project, index: PackageIndex
+) -> None:
+    project = committed_project(versioning="static")
+    set_static_version(project, "0.1.0+mybuild")
+    git_commit_all(project, "local version")
+    nox(project, "-s", "build")
+    result = publish(project, index, "publish", "--yes")
+    assert_refused(
+        result, index, {}, "0.1.0+mybuild is a development build, not a release"
+    )
+
+
+def test_publish_refuses_the_fallback_version(render, index: PackageIndex) -> None:
+    project = render()  # not in git: hatch-vcs falls back to 0.0.0
+    run(
+        sys.executable, "-m", "uv", "build", "--quiet", "--out-dir", "dist", cwd=project
+    )
+    record(project)
+    result = publish(project, index, "publish", "--yes")
+    assert_refused(result, index, {}, "0.0.0 is the placeholder version of a build "
+                   "made outside git")  # fmt: skip
+
+
+def test_publish_refuses_a_dirty_tree(project: Path, index: PackageIndex) -> None:
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "\nAn uncommitted line.\n")
+    result = publish(project, index, "publish", "--yes")
+    assert_refused(
+        result, index, {}, "the git tree has uncommitted changes", "M README.md"
+    )
+
+
+def test_publish_refuses_when_head_is_not_the_tag(
+    project: Path, index: PackageIndex
+) -> None:
+    git(project, "tag", "--delete", "v1.0.0")
+    git(project, "tag", "v1.0.0-rc")  # a tag of 1.0.0rc0, not 1.0.0
+    result = publish(project, index, "publish", "--yes")
+    assert_refused(
+        result, index, {}, "HEAD is not the tag v1.0.0 (HEAD's tags: v1.0.0-rc)"
+    )
+
+
+@pytest.mark.parametrize("tag", ["v1.1.0-rc1", "1.1.0rc1", "V1.1.0.rc1"])
+def test_publish_accepts_every_tag_form_of_the_version(
+    committed_project, index: PackageIndex, tag: str
+) -> None:
+    project = committed_project()
+    git(project, "tag", tag)  # hatch-vcs reads each as 1.1.0rc1
+    nox(project, "-s", "build")
+    result = publish(project, index, "publish", "--yes")
+    assert_published(result, project, index)
+    assert index.files() == {"my_package-1.1.0rc1-py3-none-any.whl",
+                             "my_package-1.1.0rc1.tar.gz"}  # fmt: skip
+
+
+def test_publish_asks_and_refuses_without_a_terminal(
+    project: Path, index: PackageIndex
+) -> None:
+    result = publish(project, index, "publish")  # stdin is not a terminal here
+    assert_refused(result, index, {}, "Run: nox -s publish -- --yes")
+
+
+@pytest.mark.parametrize(
+    "env", [{"CI": "false"}, {"CI": "0"}, {"CI": ""}, {"GITHUB_ACTIONS": "false"}]
+)
+def test_publish_asks_when_ci_is_set_to_false(
+    project: Path, index: PackageIndex, env: dict[str, str]
+) -> None:
+    result = publish(project, index, "publish", **env)
+    assert_refused(result, index, {}, "needs a confirmation, and there is no terminal")
+
+
+def test_publish_in_ci_never_prompts(project: Path, index: PackageIndex) -> None:
+    result = publish(project, index, "publish", CI="true")
+    assert_published(result, project, index)
+    assert "Type 'yes'" not in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -136,166 +852,20 @@ def test_publish_asks_and_uploads_only_after_yes(
     assert len(index.files()) == files_uploaded
 
 
-def test_publish_refuses_without_a_terminal_to_confirm(
-    project: Path, index: PackageIndex
-) -> None:
-    result = publish(project, index, "publish")  # stdin is not a terminal here
-    assert_refused(result, "Run: nox -s publish -- --yes", index, set())
-
-
 def test_publish_in_github_actions_without_an_oidc_token_uploads_nothing(
     project: Path, index: PackageIndex
 ) -> None:
     # As in a workflow whose publish job lacks `id-token: write`.
-    env = project_env(GITHUB_ACTIONS="true", **index.twine_env())
-    result = nox(project, "-s", "publish", check=False, env=env)
-    assert_refused(result, "could not sign the PEP 740 attestations", index, set())
+    result = publish(project, index, "publish", GITHUB_ACTIONS="true")
+    assert_refused(result, index, {}, "could not sign the PEP 740 attestations")
     assert "Type 'yes'" not in result.stdout
 
 
-def test_publish_in_ci_never_prompts(project: Path, index: PackageIndex) -> None:
-    result = nox(project, "-s", "publish", check=False,
-                 env=project_env(CI="true", **index.twine_env()))  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "Type 'yes'" not in result.stdout
-    assert len(index.files()) == 2
-
-
-@pytest.mark.parametrize("session", ["publish_test", "publish"])
-def test_refuses_a_missing_dist(
-    project: Path, index: PackageIndex, session: str
-) -> None:
-    shutil.rmtree(project / "dist")
-    result = publish(project, index, session, "--yes")
-    assert_refused(result, "dist/ is missing or empty. Build first: nox -s build",
-                   index, set())  # fmt: skip
-
-
-@pytest.mark.parametrize("session", ["publish_test", "publish"])
-def test_refuses_an_empty_dist(
-    project: Path, index: PackageIndex, session: str
-) -> None:
-    for path in (project / "dist").iterdir():
-        path.unlink()
-    result = publish(project, index, session, "--yes")
-    assert_refused(result, "dist/ is missing or empty", index, set())
-
-
-@pytest.mark.parametrize("session", ["publish_test", "publish"])
-def test_refuses_two_versions_in_dist(
-    project: Path, index: PackageIndex, session: str
-) -> None:
-    wheel = project / "dist" / "my_package-1.0.0-py3-none-any.whl"
-    shutil.copy(wheel, wheel.with_name("my_package-0.9.0-py3-none-any.whl"))
-    result = publish(project, index, session, "--yes")
-    assert_refused(result, "dist/ holds more than one version of my-package (0.9.0, 1.0.0)",
-                   index, set())  # fmt: skip
-
-
-@pytest.mark.parametrize("session", ["publish_test", "publish"])
-def test_refuses_another_projects_files(
-    project: Path, index: PackageIndex, session: str
-) -> None:
-    wheel = project / "dist" / "my_package-1.0.0-py3-none-any.whl"
-    shutil.copy(wheel, wheel.with_name("other_thing-1.0.0-py3-none-any.whl"))
-    result = publish(project, index, session, "--yes")
-    assert_refused(result, "dist/ holds files that are not a wheel or sdist of "
-                   "my-package: other_thing-1.0.0-py3-none-any.whl", index, set())  # fmt: skip
-
-
-@pytest.mark.parametrize("session", ["publish_test", "publish"])
-def test_refuses_files_that_fail_twine_check(
-    project: Path, index: PackageIndex, session: str
-) -> None:
-    # A README that is declared reStructuredText but is not: PyPI could not render it.
-    pyproject = project / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace(
-        'readme = "README.md"',
-        'readme = {text = "Broken\\n====\\n\\n`link <", content-type = "text/x-rst"}',
-    ))  # fmt: skip
-    shutil.rmtree(project / "dist")
-    run(
-        sys.executable, "-m", "uv", "build", "--quiet", "--out-dir", "dist", cwd=project
-    )
-    git(project, "checkout", "pyproject.toml")  # only dist/ is broken
-    result = publish(project, index, session, "--yes")
-    assert_refused(result, "twine check --strict failed", index, set())
-
-
-def test_publish_refuses_a_dev_version(committed_project, index: PackageIndex) -> None:
-    project = committed_project()  # no tag: hatch-vcs makes a .devN version
-    nox(project, "-s", "build")
-    result = publish(project, index, "publish", "--yes")
-    assert_refused(result, "is a development build, not a release", index, set())
-
-
-def test_publish_refuses_a_local_version(
-    committed_project, index: PackageIndex
-) -> None:
-    project = committed_project(versioning="static")
-    pyproject = project / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace(
-        'version = "0.1.0"', 'version = "0.1.0+mybuild"'
-    ))  # fmt: skip
-    git_commit_all(project, "local version")
-    nox(project, "-s", "build")
-    result = publish(project, index, "publish", "--yes")
-    assert_refused(result, "0.1.0+mybuild is a development build, not a release",
-                   index, set())  # fmt: skip
-
-
-def test_publish_refuses_the_fallback_version(render, index: PackageIndex) -> None:
-    project = render()  # not in git: hatch-vcs falls back to 0.0.0
-    run(
-        sys.executable, "-m", "uv", "build", "--quiet", "--out-dir", "dist", cwd=project
-    )
-    result = publish(project, index, "publish", "--yes")
-    assert_refused(result, "0.0.0 is the placeholder version of a build made "
-                   "outside git", index, set())  # fmt: skip
-
-
-def test_publish_refuses_a_dirty_tree(project: Path, index: PackageIndex) -> None:
-    readme = project / "README.md"
-    readme.write_text(readme.read_text() + "\nAn uncommitted line.\n")
-    result = publish(project, index, "publish", "--yes")
-    assert_refused(result, "the git tree has uncommitted changes", index, set())
-    assert "M README.md" in result.stdout + result.stderr
-
-
-def test_publish_refuses_when_head_is_not_the_tag(
-    project: Path, index: PackageIndex
-) -> None:
-    git(project, "tag", "--delete", "v1.0.0")
-    git(project, "tag", "v1.0.0-rc")
-    result = publish(project, index, "publish", "--yes")
-    assert_refused(result, "HEAD is not the tag v1.0.0 (HEAD's tags: v1.0.0-rc)",
-                   index, set())  # fmt: skip
-
-
-def test_publish_refuses_a_version_already_on_the_index(
-    project: Path, index: PackageIndex
-) -> None:
-    assert publish(project, index, "publish", "--yes").returncode == 0
-    before = index.files()
-    result = publish(project, index, "publish", "--yes")
-    assert_refused(result, "my-package 1.0.0 is already on " + index.url, index, before)
-
-
-def test_publish_test_skips_a_version_already_on_the_index(
-    project: Path, index: PackageIndex
-) -> None:
-    assert publish(project, index, "publish_test").returncode == 0
-    before = index.files()
-    result = publish(project, index, "publish_test")
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    assert f"my-package 1.0.0 is already on {index.url}: skipping" in output
-    assert "Nothing new to upload." in output
-    assert index.files() == before
+# --- the workflow ---------------------------------------------------------------
 
 
 def test_workflow_publish_jobs_are_safe(render) -> None:
-    project = render()
+    project = render(variant="c-extension")
     workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
     assert workflow["permissions"] == {}
     # Only pull-request runs share a group and cancel each other.
@@ -313,7 +883,8 @@ def test_workflow_publish_jobs_are_safe(render) -> None:
         job = jobs[name]
         assert job["environment"]["name"] == environment
         assert job["permissions"] == {"contents": "read", "id-token": "write"}
-        assert set(job["needs"]) == {"lint", "test", "typecheck", "build"}
+        checks = {"lint", "test", "typecheck", "docs", "build", "wheels"}
+        assert set(job["needs"]) == checks
         assert ref in job["if"]
         assert (dispatch in job["if"]) if dispatch else ("dispatch" not in job["if"])
         assert job["steps"][-1]["run"] == f"nox -s {name}"
@@ -321,73 +892,10 @@ def test_workflow_publish_jobs_are_safe(render) -> None:
     for name, job in jobs.items():
         if name not in expectations:
             assert "id-token" not in job.get("permissions", {}), name
-
-
-@pytest.fixture(scope="module")
-def released_c(
-    template_snapshot: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    """A C project at v1.0.0: sdist from `nox -s build`, and in place of the wheels
-    cibuildwheel would make (it needs containers here), the host wheel repaired to
-    manylinux by auditwheel, as cibuildwheel does."""
-    tmp = tmp_path_factory.mktemp("released-c")
-    project = release(template_snapshot, tmp, variant="c-extension")
-    run(sys.executable, "-m", "uv", "build", "--wheel", "--quiet", "--python",
-        require_python("3.11"), "--out-dir", tmp / "host", cwd=project)  # fmt: skip
-    (wheel,) = (tmp / "host").glob("*.whl")
-    run(tool("auditwheel"), "repair", "--plat", "manylinux_2_17_x86_64",
-        "--wheel-dir", project / "dist", wheel, cwd=tmp)  # fmt: skip
-    return project
-
-
-@pytest.fixture
-def c_project(released_c: Path, tmp_path: Path) -> Path:
-    return fresh_copy(released_c, tmp_path)
-
-
-def test_c_project_publishes_sdist_and_wheels_that_install_from_the_index(
-    c_project: Path, index: PackageIndex, tmp_path: Path
-) -> None:
-    built = {p.name for p in (c_project / "dist").iterdir()}
-    assert len(built) == 2
-    assert any("manylinux" in name for name in built)
-    assert publish(c_project, index, "publish_test").returncode == 0
-    assert index.files() == built
-    assert install_from_index(index, "my-package==1.0.0", tmp_path) == "1.0.0"
-
-
-def test_c_project_publish_uploads_a_clean_tagged_release(
-    c_project: Path, index: PackageIndex
-) -> None:
-    result = publish(c_project, index, "publish", "--yes")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert index.files() == {p.name for p in (c_project / "dist").iterdir()}
-
-
-def test_c_project_publish_refuses_without_binary_wheels(
-    c_project: Path, index: PackageIndex
-) -> None:
-    for wheel in (c_project / "dist").glob("*.whl"):
-        wheel.unlink()
-    result = publish(c_project, index, "publish", "--yes")
-    assert_refused(result, "dist/ has no binary wheels beside the sdist", index, set())
-
-
-def test_c_project_publish_refuses_an_unrepaired_linux_wheel(
-    c_project: Path, index: PackageIndex, tmp_path: Path
-) -> None:
-    for wheel in (c_project / "dist").glob("*.whl"):
-        wheel.unlink()
-    run(sys.executable, "-m", "uv", "build", "--wheel", "--quiet", "--python",
-        require_python("3.11"), "--out-dir", c_project / "dist", cwd=c_project)  # fmt: skip
-    result = publish(c_project, index, "publish", "--yes")
-    assert_refused(result, "PyPI rejects the plain linux platform tag", index, set())
-
-
-def test_c_project_publish_refuses_wheels_without_their_sdist(
-    c_project: Path, index: PackageIndex
-) -> None:
-    for sdist in (c_project / "dist").glob("*.tar.gz"):
-        sdist.unlink()
-    result = publish(c_project, index, "publish", "--yes")
-    assert_refused(result, "dist/ has no sdist. Build it: nox -s build.", index, set())
+    # The build manifests travel with the files they list, under names that
+    # stay apart when the publish jobs merge the artifacts into dist/.
+    uploads = {name: step["with"]["path"] for name in ("build", "wheels")
+               for step in jobs[name]["steps"] if "upload-artifact" in step.get("uses", "")}  # fmt: skip
+    # dist/ holds what the session built: the sdist and manifest-build.json;
+    # on a wheels runner, its wheels and manifest-wheels-<os>-<arch>.json.
+    assert uploads == {"build": "dist/", "wheels": "dist/"}

@@ -14,9 +14,10 @@ def test_sessions_pass_in_a_fresh_project(committed_project) -> None:
     result = nox(project, "-s", "lint", "test-3.11", "typecheck", "build")
     assert "Session test-3.11 was successful" in result.stdout + result.stderr
     dist = sorted(p.name for p in (project / "dist").iterdir())
-    assert len(dist) == 2, dist
-    assert dist[0].endswith("-py3-none-any.whl")
-    assert dist[1].endswith(".tar.gz")
+    assert len(dist) == 3, dist
+    assert dist[0] == "manifest-build.json"
+    assert dist[1].endswith("-py3-none-any.whl")
+    assert dist[2].endswith(".tar.gz")
 
 
 def test_tests_import_the_installed_package_not_the_source(committed_project) -> None:
