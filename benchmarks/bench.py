@@ -211,19 +211,23 @@ def render(source: str, dest: Path, answers: dict[str, Any], **options: Any) -> 
 
 
 def setup(workdir: Path, args: argparse.Namespace) -> list[Project]:
-    projects = []
-    for name in args.variants:
-        answers = render(str(ROOT), workdir / name, VARIANTS[name], vcs_ref="HEAD")
-        projects.append(Project(name, workdir / name, answers))
+    """cookie first (it is the one that can fail: network, --cookie), then ours."""
     try:  # cookie's template loads its own Jinja extensions: --trust
         answers = render(args.cookie, workdir / "cookie", COOKIE_ANSWERS, unsafe=True)
     except Exception as error:  # noqa: BLE001  # copier's, git's, the network's
+        why = str(error).strip().splitlines()[-1].split("| ")[-1]  # git's last words
         sys.exit(
-            f"Could not render scientific-python/cookie from {args.cookie} "
-            f"({type(error).__name__}: {error}). Pass --cookie PATH to a local "
-            "clone (git clone https://github.com/scientific-python/cookie)."
+            f"Could not render scientific-python/cookie from {args.cookie} ({why}). "
+            "Pass --cookie PATH to a local clone (git clone "
+            "https://github.com/scientific-python/cookie)."
         )
-    return [*projects, Project("cookie", workdir / "cookie", answers)]
+    cookie = Project("cookie", workdir / "cookie", answers)
+    ours = [
+        Project(name, workdir / name,
+                render(str(ROOT), workdir / name, VARIANTS[name], vcs_ref="HEAD"))
+        for name in args.variants
+    ]  # fmt: skip
+    return [*ours, cookie]
 
 
 def nox(project: Project, *args: str) -> float:
