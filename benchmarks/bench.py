@@ -1,19 +1,23 @@
-"""Time to green: how long a wheelwright project takes from `copier copy` to tests.
+"""The inner loop, side by side: wheelwright's generated projects against
+scientific-python/cookie's (hatch backend, editable install), in one run.
 
-Renders each variant of the template, then times, as a median of N runs after
-one warm-up run (so the uv cache is warm and nothing is downloaded):
+Renders a default wheelwright project per variant (pure, C, C abi3) from this
+repository and cookie's project from --cookie, both with copier, commits each,
+then, after one warm-up round, times rounds in which every measure runs for
+every project back to back, the order turning each round (paired samples):
 
-* `copier copy` of a default project: the API call in this process (imports
-  already paid) and the CLI in a new process (what a user types);
-* the generated `test-<python>` session cold (no .nox) and warm (`nox -R`
-  after a source edit), against a bare baseline in the same project: cold =
-  `uv venv` + `uv pip install . --group test` + `pytest`, warm = `pytest` alone;
-* `nox -s build`, `uv build --wheel`, and for the C variants the compile alone
-  (setuptools' build_ext of `_core.c`, outside any build frontend).
+  cold    `nox -s test-3.11` with no .nox        cookie: `nox -s tests`
+  edit    `nox -R` of it after a source edit     (pure: a .py in src; C: _core.c)
+  rerun   `nox -R` of it with nothing changed
 
-Writes a table to stdout, benchmarks/results/latest.json (every sample) and
-benchmarks/results/latest.png. Run it with `nox -s bench` from the repository
-root; `nox -s bench -- --help` lists the options.
+cookie's session runs pytest without --cov, so its two warm runs are timed with
+`-- --cov=<package>` too; and the parts of a run are timed alone: nox start,
+the lock re-sync as the session meets it (and as a pure no-op), the wheel build
+and install as install_project does them, pytest with and without --cov, and
+for C the compile. A ratio to cookie is the median of the per-round ratios.
+
+Writes a Markdown table, benchmarks/results/latest.json and latest.png.
+Run it with `nox -s bench`; `nox -s bench -- --help` lists the options.
 """
 
 from __future__ import annotations
@@ -30,757 +34,445 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import copier
-from copier.errors import DirtyLocalWarning
 
+Answers = dict[str, Any]
+Samples = dict[str, list[float]]  # by measure (or ratio) name
+Ratios = dict[str, Samples]  # by project
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "wheelwright bench",
-    "GIT_AUTHOR_EMAIL": "bench@example.com",
-    "GIT_COMMITTER_NAME": "wheelwright bench",
-    "GIT_COMMITTER_EMAIL": "bench@example.com",
+PYTHON = "3.11"
+VARIANTS: dict[str, dict[str, Any]] = {
+    "pure": {"variant": "pure"},
+    "c": {"variant": "c-extension", "limited_api": False},
+    "c-abi3": {"variant": "c-extension", "limited_api": True},
 }
-
-
-@dataclass(frozen=True)
-class Variant:
-    name: str
-    answers: Mapping[str, Any]
-
-    @property
-    def is_c(self) -> bool:
-        return bool(self.answers["variant"] == "c-extension")
-
-
-VARIANTS = {
-    v.name: v
-    for v in (
-        Variant("pure", {"variant": "pure"}),
-        Variant("c", {"variant": "c-extension", "limited_api": False}),
-        Variant("c-abi3", {"variant": "c-extension", "limited_api": True}),
-    )
+COOKIE_ANSWERS: dict[str, Any] = {
+    "project_name": "cookie-demo", "org": "bench", "full_name": "Bench",
+    "email": "bench@example.com", "license": "MIT", "backend": "hatch",
+    "docs": "sphinx", "vcs": True,
+}  # fmt: skip
+# key: (who runs it, label), in the order a round runs them: each leaves the
+# project as the next one needs it.
+MEASURES = {
+    "cold": ("both", "`nox -s test-3.11` (cookie: `tests`), no .nox"),
+    "edit": ("both", "`nox -R` of it after a source edit"),
+    "rerun": ("both", "`nox -R` of it, nothing changed"),
+    "edit_cov": ("cookie", "cookie's with `-- --cov=<package>`, after an edit"),
+    "rerun_cov": ("cookie", "cookie's with `-- --cov=<package>`, nothing changed"),
+    "start": ("both", "part: nox start (`nox --list`)"),
+    "pytest": ("both", "part: `pytest`"),
+    "pytest_cov": ("both", "part: `pytest --cov` (cookie: `--cov=<package>`)"),
+    "sync": ("ours", "part: lock re-sync, as the session meets it"),
+    "resync": ("ours", "part: lock re-sync again, a pure no-op"),
+    "install": ("ours", "part: `uv pip install --no-deps` of the wheel"),
+    "build": ("ours", "part: `uv build --wheel` in the kept build venv"),
+    "compile": ("c", "part: compile `_core.c` alone (build_ext.run)"),
 }
-
-# What each measure times, as printed and stored (key: label).
-LABEL_TEMPLATES = {
-    "copier_api": "copier copy: run_copy() API call, in-process",
-    "copier_cli": "copier copy: CLI, new process",
-    "nox_cold": "nox -s test-{python}, no .nox",
-    "nox_warm": "nox -R -s test-{python} after a source edit",
-    "bare_cold": "bare: uv venv + uv pip install . --group test + pytest",
-    "bare_warm": "bare: pytest alone in the ready venv",
-    "bare_rebuild": "bare: uv pip install --reinstall-package + pytest (info)",
-    "nox_build": "nox -s build (its venv reused, as the noxfile does)",
-    "uv_build": "uv build --wheel (build frontend + hook + compile)",
-    "compile": "compile alone: setuptools build_ext of _core.c",
+# Paired ratios to cookie: name: (our measure, cookie's measure).
+RATIOS = {
+    "cold": ("cold", "cold"),
+    "edit": ("edit", "edit"),
+    "rerun": ("rerun", "rerun"),
+    "edit, cookie with --cov": ("edit", "edit_cov"),
+    "rerun, cookie with --cov": ("rerun", "rerun_cov"),
 }
-
-
-# Set in some containers, unusual on developer machines and CI runners: every
-# Python process then recompiles all it imports (pytest, coverage, nox,
-# hatchling), which taxes the multi-process nox session far more than a bare
-# `pytest`, so it would skew the ratios. Its removal is recorded in the JSON.
-REMOVED_ENV = {"PYTHONDONTWRITEBYTECODE"}
-
-
-class CommandFailed(Exception):
-    """A timed command exited non-zero: its timing would be meaningless."""
-
-
-class VariantMissing(Exception):
-    """The template cannot render this variant (yet)."""
-
-
-@dataclass
-class Measure:
-    samples: list[float] = field(default_factory=list)
-    warmup: float | None = None
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.samples)
-
-
-@dataclass
-class VariantResult:
-    variant: Variant
-    status: str = "ok"  # ok, skipped or failed
-    note: str = ""
-    measures: dict[str, Measure] = field(default_factory=dict)
-    # Other work on the machine inflates timings: say how busy it was.
-    load_before: float | None = None
-    load_after: float | None = None
-
-    def median(self, key: str) -> float | None:
-        measure = self.measures.get(key)
-        return measure.median if measure and measure.samples else None
-
-    def ratio(self, nox_key: str, bare_key: str) -> float | None:
-        nox_time, bare_time = self.median(nox_key), self.median(bare_key)
-        return nox_time / bare_time if nox_time and bare_time else None
-
-
-@dataclass(frozen=True)
-class Target:
-    variant: str
-    text: str
-    value: float
-    limit: float
-    inclusive: bool
-
-    @property
-    def passed(self) -> bool:
-        return self.value <= self.limit if self.inclusive else self.value < self.limit
-
-
-def clean_env() -> dict[str, str]:
-    """This process's environment minus what would leak the bench session's
-    virtualenv or nox/pytest/coverage settings into the projects' commands.
-
-    nox points UV_PYTHON and UV_PROJECT_ENVIRONMENT at the bench session's venv,
-    and UV_PYTHON beats VIRTUAL_ENV: left in, the bare baseline would install
-    into the wrong environment. PYTHONDONTWRITEBYTECODE goes too (see
-    REMOVED_ENV).
-    """
-    leaks = {"VIRTUAL_ENV", "CONDA_PREFIX", "CI", "GITHUB_ACTIONS", "PYTHONPATH"}
-    leaks |= {"UV_PYTHON", "UV_PROJECT_ENVIRONMENT", "UV_SYSTEM_PYTHON"}
-    leaks |= REMOVED_ENV
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in leaks and not key.startswith(("NOX_", "PYTEST_", "COVERAGE_"))
-    }
-    return env | GIT_IDENTITY | {"NO_COLOR": "1"}
-
-
-class Runner:
-    """Runs commands in one environment, failing loudly with their output."""
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = dict(env)
-
-    def __call__(
-        self, *args: str | Path, cwd: Path, env: Mapping[str, str] | None = None
-    ) -> str:
-        result = subprocess.run(
-            [str(arg) for arg in args],
-            cwd=cwd,
-            env=self.env | dict(env or {}),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            output = (result.stdout + result.stderr).strip().splitlines()
-            tail = "\n    ".join(output[-25:])
-            raise CommandFailed(
-                f"`{' '.join(map(str, args))}` exited {result.returncode} in {cwd}:"
-                f"\n    {tail}"
-            )
-        return result.stdout
-
-
-def timed(action: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
-
-
-def find_python(version: str) -> Path:
-    """The interpreter nox's `test-<version>` would pick: `python<version>` on PATH.
-
-    The bare baseline gets the same absolute path, so both sides run the same
-    Python and uv never goes looking for (or downloading) another one.
-    """
-    found = shutil.which(f"python{version}")
-    if found is None or subprocess.run([found, "-c", ""], check=False).returncode:
-        sys.exit(
-            f"python{version} is not on PATH (or does not run): put a directory "
-            f"holding it on PATH, or pick another one with --python."
-        )
-    return Path(found)
-
-
-def find_uv() -> Path:
-    """The uv that nox uses too: the one installed beside nox, else PATH's."""
-    try:
-        from uv import find_uv_bin
-    except ImportError:
-        found = shutil.which("uv")
-        if found is None:
-            sys.exit("uv is neither installed beside this Python nor on PATH.")
-        return Path(found)
-    return Path(find_uv_bin())
-
-
-def render(destination: Path, variant: Variant) -> dict[str, Any]:
-    """Render the template at HEAD (plus uncommitted changes, as copier does
-    for a dirty local template) with the variant's answers, defaults for the rest.
-
-    Returns every answer, the defaults included.
-    """
-    with warnings.catch_warnings():
-        # Said once, in the JSON's "template" entry, rather than at every render.
-        warnings.simplefilter("ignore", DirtyLocalWarning)
-        worker = copier.run_copy(
-            str(ROOT),
-            destination,
-            data=dict(variant.answers),
-            defaults=True,
-            quiet=True,
-            vcs_ref="HEAD",
-        )
-    return dict(worker.answers.combined)
-
-
-class Bench:
-    """One variant's rendered project and the commands timed in it."""
-
-    def __init__(
-        self, variant: Variant, workdir: Path, python: str, python_exe: Path, uv: Path
-    ) -> None:
-        self.variant = variant
-        self.workdir = workdir
-        self.project = workdir / "project"
-        self.python = python
-        self.python_exe = python_exe
-        self.uv = uv
-        self.run = Runner(clean_env())
-        self.edits = 0
-
-    def setup(self) -> None:
-        try:
-            answers = render(self.project, self.variant)
-        except ValueError as error:  # how copier refuses an answer
-            raise VariantMissing(f"copier refused the answers: {error}") from error
-        self.module = str(answers["module_name"])
-        self.name = str(answers["project_name"])
-        self.min_python = str(answers["min_python"])
-        self.core_c = self.project / "src" / self.module / "_core.c"
-        if self.variant.is_c and not self.core_c.is_file():
-            # Copier already knew the question before the C sources landed.
-            raise VariantMissing(
-                "copier accepted the answers but rendered no "
-                f"src/{self.module}/_core.c: the C variant is not in the template yet"
-            )
-        # hatch-vcs takes the version from git, so the project must be a repository.
-        for git_args in (
-            ("init", "--quiet", "--initial-branch=main"),
-            ("add", "--all"),
-            ("commit", "--quiet", "--message=bench"),
-        ):
-            self.run("git", *git_args, cwd=self.project)
-        if self.variant.is_c:
-            # A throwaway venv with setuptools for the compile-alone measure.
-            self.helper = self.workdir / "helper-venv"
-            self.uv_venv(self.helper)
-            self.uv_pip("install", "setuptools>=77", venv=self.helper)
-
-    # Commands -------------------------------------------------------------
-
-    def nox(self, *args: str) -> None:
-        # The nox of this environment, as `nox -s bench` installed it.
-        self.run(sys.executable, "-m", "nox", *args, cwd=self.project)
-
-    def uv_venv(self, path: Path) -> None:
-        shutil.rmtree(path, ignore_errors=True)
-        python = ("--python", self.python_exe)
-        self.run(self.uv, "venv", "--quiet", *python, path, cwd=self.project)
-
-    def uv_pip(self, command: str, *args: str, venv: Path) -> None:
-        python = venv / "bin" / "python"
-        self.run(self.uv, "pip", command, "--python", python, *args, cwd=self.project)
-
-    def edit_sources(self) -> None:
-        """Change what the tests exercise, the way a developer does: append a
-        comment, so a stale install would be a real (if harmless) staleness."""
-        self.edits += 1
-        sources = [self.project / "src" / self.module / "text.py"]
-        comment = "# bench edit {}\n"
-        if self.variant.is_c:
-            # In the C variants the compiled file is the one worth touching.
-            sources = [self.core_c]
-            comment = "/* bench edit {} */\n"
-        for source in sources:
-            with source.open("a") as file:
-                file.write(comment.format(self.edits))
-
-    # Measures -------------------------------------------------------------
-
-    def copier_api(self) -> float:
-        destination = self.workdir / "copy-api"
-        shutil.rmtree(destination, ignore_errors=True)
-        return timed(lambda: render(destination, self.variant))
-
-    def copier_cli(self) -> float:
-        destination = self.workdir / "copy-cli"
-        shutil.rmtree(destination, ignore_errors=True)
-        data = [f"--data={key}={value}" for key, value in self.variant.answers.items()]
-        # `python -m copier` is the `copier` command, found without guessing
-        # where this environment keeps its scripts.
-        args: list[str | Path] = [sys.executable, "-m", "copier", "copy", "--quiet"]
-        args += ["--defaults", "--vcs-ref=HEAD", *data, ROOT, destination]
-        return timed(lambda: self.run(*args, cwd=self.workdir))
-
-    def nox_cold(self) -> float:
-        shutil.rmtree(self.project / ".nox", ignore_errors=True)
-        return timed(lambda: self.nox("-s", f"test-{self.python}"))
-
-    def nox_warm(self) -> float:
-        self.edit_sources()
-        return timed(lambda: self.nox("-R", "-s", f"test-{self.python}"))
-
-    @property
-    def venv(self) -> Path:
-        return self.project / ".venv"
-
-    def pytest(self) -> None:
-        self.run(self.venv / "bin" / "pytest", "--quiet", cwd=self.project)
-
-    def bare_cold(self) -> float:
-        shutil.rmtree(self.venv, ignore_errors=True)
-
-        def steps() -> None:
-            self.uv_venv(self.venv)
-            self.uv_pip("install", ".", "--group", "test", venv=self.venv)
-            self.pytest()
-
-        return timed(steps)
-
-    def bare_warm(self) -> float:
-        self.edit_sources()
-        return timed(self.pytest)
-
-    def bare_rebuild(self) -> float:
-        """Not a target: the bare floor of what `nox -R` has to do so that it
-        never tests a stale build (rebuild and reinstall, then test)."""
-        self.edit_sources()
-
-        def steps() -> None:
-            args = ("install", "--reinstall-package", self.name, ".")
-            self.uv_pip(*args, venv=self.venv)
-            self.pytest()
-
-        return timed(steps)
-
-    def nox_build(self) -> float:
-        return timed(lambda: self.nox("-s", "build"))
-
-    def uv_build(self) -> float:
-        out = self.workdir / "wheelhouse"
-        shutil.rmtree(out, ignore_errors=True)
-        build = (self.uv, "build", "--quiet", "--wheel", "--out-dir", out)
-        return timed(lambda: self.run(*build, cwd=self.project))
-
-    def compile(self) -> float:
-        """setuptools' build_ext on _core.c alone, forced: the compiler's share
-        of a build, without build frontends, isolation or hatchling."""
-        build = self.workdir / "build-ext"
-        shutil.rmtree(build, ignore_errors=True)
-        major, minor = map(int, self.min_python.split("."))
-        limited = bool(self.variant.answers.get("limited_api"))
-        script = COMPILE_SCRIPT.format(
-            name=f"{self.module}._core",
-            source=str(self.core_c),
-            build=str(build),
-            limited=limited,
-            hex_version=f"0x{major:02X}{minor:02X}0000",
-        )
-        python = self.helper / "bin" / "python"
-        return timed(lambda: self.run(python, "-c", script, cwd=self.workdir))
-
-    def measures(self) -> dict[str, Callable[[], float]]:
-        # Round-robin order: each round runs every measure once, so slow drifts
-        # of the machine spread over all of them instead of skewing one.
-        order = [
-            self.copier_api,
-            self.copier_cli,
-            self.nox_cold,
-            self.nox_warm,
-            self.bare_cold,
-            self.bare_warm,
-            self.bare_rebuild,
-            self.nox_build,
-            self.uv_build,
-        ]
-        if self.variant.is_c:
-            order.append(self.compile)
-        return {method.__name__: method for method in order}
-
-
-# The same build_ext call, flags and macros as the template's hatch_build.py.
-COMPILE_SCRIPT = """\
+# Issue 15, point 6: (projects, target, a ratio's name (x) or a measure (s), limit).
+TARGETS = [
+    (("pure",), "warm after an edit <= 1.3x cookie's", "edit", "x", 1.3),
+    (("c", "c-abi3"), "warm after a C edit <= 1.3 s", "edit", "s", 1.3),
+    (tuple(VARIANTS), "no-change rerun <= 1.1x cookie's", "rerun", "x", 1.1),
+    (tuple(VARIANTS), "lock re-sync, nothing changed < 0.1 s", "sync", "s", 0.1),
+]
+# Timed inside: setuptools' build_ext.run() on _core.c, as hatch_build.py runs it.
+COMPILE = """\
+import sys, time
 from setuptools import Distribution, Extension
 from setuptools.command.build_ext import build_ext
-
-macros = [("Py_LIMITED_API", {hex_version!r})] if {limited!r} else []
-extension = Extension(
-    {name!r}, [{source!r}], py_limited_api={limited!r}, define_macros=macros
-)
-command = build_ext(Distribution({{"ext_modules": [extension]}}))
-command.build_lib = command.build_temp = {build!r}
-command.force = True
-command.ensure_finalized()
-command.run()
+name, source, out, limited = sys.argv[1:]
+macros = [("Py_LIMITED_API", limited)] if limited else []
+ext = Extension(name, [source], py_limited_api=bool(limited), define_macros=macros)
+cmd = build_ext(Distribution({"ext_modules": [ext]}))
+cmd.build_lib = cmd.build_temp = out
+cmd.force = True
+cmd.ensure_finalized()
+start = time.perf_counter()
+cmd.run()
+print(time.perf_counter() - start)
 """
 
 
-def bench_variant(
-    variant: Variant, workroot: Path, args: argparse.Namespace, uv: Path
-) -> VariantResult:
-    result = VariantResult(variant)
-    bench = Bench(variant, workroot / variant.name, args.python, args.python_exe, uv)
-    try:
-        bench.setup()
-    except VariantMissing as error:
-        result.status, result.note = "skipped", str(error)
-        print(f"[{variant.name}] SKIPPED: {error}", file=sys.stderr)
-        return result
-    measures = bench.measures()
-    result.measures = {key: Measure() for key in measures}
-    result.load_before = load_average()
-    if result.load_before is not None and result.load_before > (os.cpu_count() or 1):
-        print(
-            f"[{variant.name}] note: load average {result.load_before:.1f} on "
-            f"{os.cpu_count()} CPUs: something else is running, timings will suffer",
-            file=sys.stderr,
+@dataclass
+class Project:
+    name: str
+    path: Path
+    answers: Answers
+    samples: Samples = field(default_factory=dict)
+
+    @property
+    def ours(self) -> bool:
+        return self.name != "cookie"
+
+    @property
+    def is_c(self) -> bool:
+        return self.answers.get("variant") == "c-extension"
+
+    def runs(self, key: str) -> bool:
+        who = MEASURES[key][0]
+        return (
+            who == "both"
+            or who == ("ours" if self.ours else "cookie")
+            or (who == "c" and self.is_c)
         )
-    started = time.perf_counter()
+
+    @property
+    def session(self) -> list[str]:
+        if self.ours:
+            return ["-s", f"test-{PYTHON}"]
+        return ["-s", "tests", "--force-python", PYTHON]  # it has no python=
+
+    @property
+    def venv(self) -> Path:
+        session = "test" if self.ours else "tests"
+        return self.path / ".nox" / f"{session}-{PYTHON.replace('.', '-')}"
+
+    @property
+    def package(self) -> str:
+        return next(self.path.glob("src/*/__init__.py")).parent.name
+
+    def median(self, key: str) -> float:
+        return statistics.median(self.samples[key])
+
+
+def clean_env() -> dict[str, str]:
+    """The environment of a user's shell: nothing of the bench session's venv
+    or of nox, and Python allowed to write bytecode, as on users' machines."""
+    drop = {"VIRTUAL_ENV", "UV_PYTHON", "UV_PROJECT_ENVIRONMENT", "CI", "PYTHONPATH"}
+    drop |= {"GITHUB_ACTIONS", "PYTHONDONTWRITEBYTECODE", "CONDA_PREFIX"}
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env = {k: v for k, v in env.items() if not k.startswith(("NOX_", "PYTEST_"))}
+    # nox puts the bench session's venv first on PATH; a user's shell does not.
+    own_bin = str(Path(sys.executable).parent) if sys.prefix != sys.base_prefix else ""
+    path = [p for p in env.get("PATH", "").split(os.pathsep) if p != own_bin]
+    identity = {
+        "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+        "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
+    }  # fmt: skip
+    return env | identity | {"NO_COLOR": "1", "PATH": os.pathsep.join(path)}
+
+
+ENV = clean_env()
+
+
+def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
+    """Run a command; a failure stops the bench with its output's tail."""
+    done = subprocess.run(
+        [str(a) for a in args], cwd=cwd, env=ENV | (env or {}), check=False,
+        stdin=subprocess.DEVNULL, capture_output=True, text=True,
+    )  # fmt: skip
+    if done.returncode:
+        tail = "\n  ".join((done.stdout + done.stderr).strip().splitlines()[-20:])
+        sys.exit(f"`{' '.join(map(str, args))}` failed in {cwd}:\n  {tail}")
+    return done.stdout
+
+
+def timed(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    run(*args, cwd=cwd, env=env)
+    return time.perf_counter() - start
+
+
+def find_uv() -> str:
+    """The uv nox uses: the one installed beside it, else PATH's."""
     try:
-        for run in range(args.runs + 1):  # run 0 is the warm-up
-            if run == 1 and args.offline:
-                # The warm-up filled uv's cache: from now on uv may not ask the
-                # index whether its cached pages are still current.
-                bench.run.env["UV_OFFLINE"] = "1"
-            for key, measure in measures.items():
-                seconds = measure()
-                if run == 0:
-                    result.measures[key].warmup = seconds
-                else:
-                    result.measures[key].samples.append(seconds)
-            elapsed = time.perf_counter() - started
-            what = "warm-up" if run == 0 else f"run {run}/{args.runs}"
-            print(f"[{variant.name}] {what} done ({elapsed:.0f} s)", file=sys.stderr)
-    except CommandFailed as error:
-        result.status, result.note = "failed", str(error)
-        print(f"[{variant.name}] FAILED: {error}", file=sys.stderr)
-    result.load_after = load_average()
-    return result
+        from uv import find_uv_bin
+    except ImportError:
+        return shutil.which("uv") or sys.exit("uv is not installed here nor on PATH")
+    return find_uv_bin()
 
 
-def load_average() -> float | None:
-    """The 1-minute load average, where the platform has one."""
-    try:
-        return os.getloadavg()[0]
-    except (AttributeError, OSError):
-        return None
+UV = find_uv()
 
 
-def targets(results: Sequence[VariantResult]) -> list[Target]:
-    """The issue's targets, for each variant that has the figures."""
+def render(source: str, dest: Path, answers: dict[str, Any], **options: Any) -> Answers:
+    """Render with copier as a user would, then commit (hatch-vcs needs git)."""
+    with warnings.catch_warnings():  # a dirty local template: the JSON says so
+        warnings.simplefilter("ignore")
+        worker = copier.run_copy(
+            source, dest, data=answers, defaults=True, quiet=True, **options
+        )
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "x"]):
+        run("git", *args, cwd=dest)
+    return dict(worker.answers.combined)
+
+
+def setup(workdir: Path, args: argparse.Namespace) -> list[Project]:
+    """cookie first (it is the one that can fail: network, --cookie), then ours."""
+    try:  # cookie's template loads its own Jinja extensions: --trust
+        answers = render(args.cookie, workdir / "cookie", COOKIE_ANSWERS, unsafe=True)
+    except Exception as error:  # noqa: BLE001  # copier's, git's, the network's
+        why = str(error).strip().splitlines()[-1].split("| ")[-1]  # git's last words
+        sys.exit(
+            f"Could not render scientific-python/cookie from {args.cookie} ({why}). "
+            "Pass --cookie PATH to a local clone (git clone "
+            "https://github.com/scientific-python/cookie)."
+        )
+    cookie = Project("cookie", workdir / "cookie", answers)
+    ours = [
+        Project(name, workdir / name,
+                render(str(ROOT), workdir / name, VARIANTS[name], vcs_ref="HEAD"))
+        for name in args.variants
+    ]  # fmt: skip
+    return [*ours, cookie]
+
+
+def nox(project: Project, *args: str) -> float:
+    return timed(sys.executable, "-m", "nox", "--error-on-missing-interpreters",
+                 *args, cwd=project.path)  # fmt: skip
+
+
+def edit(project: Project) -> None:
+    """Append a comment: the content changes, and a stale test would pass too."""
+    name, comment = ("_core.c", "/**/\n") if project.is_c else ("", "#\n")
+    name = name or ("text.py" if project.ours else "__init__.py")
+    with (project.path / "src" / project.package / name).open("a") as file:
+        file.write(comment)
+
+
+def measure(project: Project, key: str, workdir: Path) -> float:
+    cwd, venv, cov = project.path, project.venv, f"--cov={project.package}"
+    if key == "cold":
+        shutil.rmtree(cwd / ".nox", ignore_errors=True)
+        return nox(project, *project.session)
+    if key in ("edit", "edit_cov"):
+        edit(project)
+    if key in ("edit", "rerun", "edit_cov", "rerun_cov"):
+        posargs = ["--", cov] if key.endswith("_cov") else []
+        return nox(project, "-R", *project.session, *posargs)
+    if key == "start":
+        return nox(project, "--list")
+    if key in ("pytest", "pytest_cov"):
+        args = [] if key == "pytest" else ["--cov" if project.ours else cov]
+        return timed(venv / "bin" / "pytest", *args, cwd=cwd)
+    if key in ("sync", "resync"):  # as sync() runs it; the first removes the project
+        sync = ("sync", "--no-install-project", "--no-default-groups", "--group=test")
+        return timed(UV, *sync, cwd=cwd, env={"UV_PROJECT_ENVIRONMENT": str(venv)})
+    (wheel,) = (venv / "wheel").glob("*.whl")
+    if key == "install":  # into the venv `sync` has just left without it
+        return timed(UV, "pip", "install", "--quiet", "--no-deps",
+                     "--python", venv, wheel, cwd=cwd)  # fmt: skip
+    build_python, out = venv / "build-venv" / "bin" / "python", workdir / "out"
+    shutil.rmtree(out, ignore_errors=True)
+    if key == "build":
+        return timed(UV, "build", "--quiet", "--wheel", "--no-build-isolation",
+                     "--python", build_python, "--out-dir", out, cwd=cwd)  # fmt: skip
+    limited = ""
+    if project.answers.get("limited_api"):
+        major, minor = map(int, str(project.answers["min_python"]).split("."))
+        limited = f"0x{major:02X}{minor:02X}0000"
+    source = cwd / "src" / project.package / "_core.c"
+    printed = run(build_python, "-c", COMPILE, f"{project.package}._core", source,
+                  out, limited, cwd=cwd)  # fmt: skip
+    return float(printed.split()[-1])
+
+
+def bench(projects: list[Project], runs: int, workdir: Path) -> list[float]:
+    """A warm-up round, then `runs` rounds; returns the load average after each."""
+    loads = []
+    for round_ in range(runs + 1):
+        turn = round_ % len(projects)
+        for key in MEASURES:
+            for project in projects[turn:] + projects[:turn]:
+                if project.runs(key):
+                    seconds = measure(project, key, workdir)
+                    if round_:
+                        project.samples.setdefault(key, []).append(seconds)
+        if round_ == 0:  # commit the lock the first run wrote, as a user does
+            for project in (p for p in projects if p.ours):
+                run("git", "add", "-A", cwd=project.path)
+                run("git", "commit", "-qm", "lock", cwd=project.path)
+        loads.append(os.getloadavg()[0])
+        done = f"round {round_}/{runs}" if round_ else "warm-up"
+        print(f"{done} done, load average {loads[-1]:.1f}", file=sys.stderr)
+    return loads
+
+
+def paired(project: Project, cookie: Project) -> Samples:
+    return {
+        name: [a / b for a, b in zip(project.samples[ours], cookie.samples[theirs],
+                                     strict=True)]
+        for name, (ours, theirs) in RATIOS.items()
+    }  # fmt: skip
+
+
+def parts(project: Project) -> dict[str, float]:
+    """A warm run after an edit, split into the parts timed alone (medians) and
+    the rest: the noxfile's own work (the build venv's sync, git, hashing,
+    the RECORD check) and nox's session set-up."""
+    found = {"nox start": project.median("start"), "pytest": project.median("pytest")}
+    if project.ours:
+        found["coverage"] = project.median("pytest_cov") - found["pytest"]
+        found |= {k: project.median(k) for k in ("sync", "build", "install")}
+    return found | {"rest": project.median("edit") - sum(found.values())}
+
+
+def spread(values: list[float], unit: str = "") -> str:
+    return (
+        f"{statistics.median(values):.2f}{unit} [{min(values):.2f}-{max(values):.2f}]"
+    )
+
+
+def targets(projects: list[Project], ratios: Ratios) -> list[dict[str, Any]]:
     found = []
-    for result in results:
-        if result.status != "ok":
-            continue
-        name = result.variant.name
-        nox_cold, bare_cold = result.median("nox_cold"), result.median("bare_cold")
-        nox_warm, bare_warm = result.median("nox_warm"), result.median("bare_warm")
-        if result.variant.is_c and nox_cold is not None:
-            found.append(Target(name, "cold nox test < 6 s", nox_cold, 6.0, False))
-        elif nox_cold is not None and bare_cold is not None:
-            limit = 1.15 * bare_cold
-            text = "cold nox test <= 1.15 x bare cold"
-            found.append(Target(name, text, nox_cold, limit, True))
-        if nox_warm is not None and bare_warm is not None:
-            limit = 1.3 * bare_warm
-            text = "warm nox test <= 1.3 x bare warm"
-            found.append(Target(name, text, nox_warm, limit, True))
-        for key, how in (("copier_api", "API"), ("copier_cli", "CLI")):
-            if (copy_time := result.median(key)) is not None:
-                text = f"copier copy ({how}) < 1 s"
-                found.append(Target(name, text, copy_time, 1.0, False))
+    for names, text, key, unit, limit in TARGETS:
+        for project in (p for p in projects if p.name in names):
+            values = ratios[project.name][key] if unit == "x" else project.samples[key]
+            value = statistics.median(values)
+            found.append({"project": project.name, "target": text, "value": value,
+                          "min": min(values), "max": max(values), "unit": unit,
+                          "limit": limit, "pass": value <= limit})  # fmt: skip
     return found
 
 
-def labels(python: str) -> dict[str, str]:
-    return {key: text.format(python=python) for key, text in LABEL_TEMPLATES.items()}
-
-
 def report(
-    results: Sequence[VariantResult],
-    found: Sequence[Target],
-    args: argparse.Namespace,
-    label: Mapping[str, str],
+    projects: list[Project], ratios: Ratios, found: list[dict[str, Any]], runs: int
 ) -> None:
-    print(
-        f"\nTime to green: median [min - max] of {args.runs} runs after a warm-up, "
-        f"seconds; Python {args.python} ({args.python_exe})"
-    )
-    notes = []
-    if args.offline:
-        notes.append("uv ran with UV_OFFLINE=1 after the warm-up")
-    if removed := sorted(key for key in REMOVED_ENV if key in os.environ):
-        notes.append(f"removed from the commands' environment: {', '.join(removed)}")
-    if template_state()["dirty"]:
-        notes.append("the template has uncommitted changes (copier commits them first)")
-    for note in notes:
-        print(f"Note: {note}")
-    for result in results:
-        print(f"\n{result.variant.name}  {dict(result.variant.answers)}")
-        if result.status != "ok":
-            print(f"  {result.status.upper()}: {result.note}")
-            if result.status == "skipped":
-                continue
-        for key, measure in result.measures.items():
-            if not measure.samples:
-                continue
-            spread = f"[{min(measure.samples):.2f} - {max(measure.samples):.2f}]"
-            print(f"  {label[key]:<60} {measure.median:6.2f}  {spread}")
-        for kind in ("cold", "warm"):
-            ratio = result.ratio(f"nox_{kind}", f"bare_{kind}")
-            if ratio is not None:
-                print(f"  {'ratio nox / bare, ' + kind:<60} {ratio:6.2f}x")
-    print("\nTargets")
-    for target in found:
-        verdict = "PASS" if target.passed else "MISS"
-        print(
-            f"  {verdict}  {target.variant:<7} {target.text:<36}"
-            f"{target.value:6.2f} s (limit {target.limit:.2f} s)"
-        )
+    """The table, in Markdown (README's "How fast" shows it), then the targets."""
+    print(f"\nSeconds, median [min-max] of {runs} rounds after a warm-up; "
+          f"Python {PYTHON}, bytecode writing allowed\n")  # fmt: skip
+    rows = [["", *(p.name for p in projects)], ["---"] * (len(projects) + 1)]
+    for key, (_, label) in MEASURES.items():
+        cells = [spread(p.samples[key]) if p.runs(key) else "" for p in projects]
+        rows.append([label, *cells])
+    rows.append(["rest of the run after an edit", *(f"{parts(p)['rest']:.2f}"
+                                                     for p in projects)])  # fmt: skip
+    for name in RATIOS:
+        cells = [spread(ratios[p.name][name], "x") for p in projects if p.ours]
+        rows.append([f"**ratio to cookie's: {name}**", *cells, ""])
+    print("\n".join("| " + " | ".join(row) + " |" for row in rows))
+    print("\nTargets (issue 15, point 6)")
+    for t in found:
+        verdict = "PASS" if t["pass"] else "MISS"
+        print(f"  {verdict}  {t['project']:<7} {t['target']:<38} {t['value']:.2f}"
+              f"{t['unit']} [{t['min']:.2f}-{t['max']:.2f}]")  # fmt: skip
 
 
-def tool_version(*command: str | Path) -> str:
-    result = subprocess.run(
-        [str(c) for c in command], capture_output=True, text=True, check=False
-    )
-    return result.stdout.strip() or result.stderr.strip()
+def version_of(*command: str | Path) -> str:
+    done = subprocess.run([str(c) for c in command], capture_output=True, text=True,
+                          check=False)  # fmt: skip
+    return (done.stdout or done.stderr).strip()
 
 
-BASE_PYTHON = "import sys, platform; print(platform.python_version(), sys.base_prefix)"
-
-
-def template_state() -> dict[str, Any]:
-    def git(*args: str) -> str:
-        return tool_version("git", "-C", ROOT, *args)
-
-    return {
-        "commit": git("rev-parse", "HEAD"),
-        # A dirty template makes copier commit the working tree into its clone
-        # first, which the copier timings then include.
-        "dirty": bool(git("status", "--porcelain")),
-    }
-
-
-def machine() -> dict[str, Any]:
-    cpu = platform.processor()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return {
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-    }
-
-
-def save_json(
-    path: Path,
-    results: Sequence[VariantResult],
-    found: Sequence[Target],
-    args: argparse.Namespace,
-    uv: Path,
-    label: Mapping[str, str],
-) -> None:
+def save(path: Path, projects: list[Project], ratios: Ratios,
+         found: list[dict[str, Any]], args: argparse.Namespace,
+         loads: list[float]) -> None:  # fmt: skip
+    git = ("git", "-C", ROOT)
     data = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
-        "versions": {
-            "uv": tool_version(uv, "--version"),
-            "nox": importlib.metadata.version("nox"),
-            "copier": importlib.metadata.version("copier"),
-            "git": tool_version("git", "--version"),
-            "bench_python": platform.python_version(),
-            # The python3.X on PATH may be a venv's (nox puts the bench session's
-            # first): its base installation is the interpreter really timed.
-            "test_python": tool_version(args.python_exe, "-c", BASE_PYTHON),
-        },
-        "template": template_state(),
-        "options": {
-            "runs": args.runs,
-            "warmup_runs": 1,
-            "offline": args.offline,
-            "python": args.python,
-            "python_exe": str(args.python_exe),
-            "uv_cache": tool_version(uv, "cache", "dir"),
-            "removed_env": sorted(key for key in REMOVED_ENV if key in os.environ),
-        },
-        "labels": label,
-        "variants": {
-            result.variant.name: {
-                "answers": dict(result.variant.answers),
-                "status": result.status,
-                "note": result.note,
-                "measures": {
-                    key: {
-                        "label": label[key],
-                        "warmup": measure.warmup,
-                        "samples": measure.samples,
-                        "median": measure.median if measure.samples else None,
-                    }
-                    for key, measure in result.measures.items()
-                },
-                "load_average": {
-                    "before": result.load_before,
-                    "after": result.load_after,
-                },
-                "ratios": {
-                    kind: result.ratio(f"nox_{kind}", f"bare_{kind}")
-                    for kind in ("cold", "warm")
-                },
-            }
-            for result in results
-        },
-        "targets": [
-            {
-                "variant": t.variant,
-                "target": t.text,
-                "value": t.value,
-                "limit": t.limit,
-                "pass": t.passed,
-            }
-            for t in found
-        ],
-    }
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
+                    "load_average_after_each_round": loads},
+        "versions": {"uv": version_of(UV, "--version"), "python": args.tested_python,
+                     "nox": importlib.metadata.version("nox"),
+                     "copier": importlib.metadata.version("copier")},
+        "template": {"commit": version_of(*git, "rev-parse", "HEAD"),
+                     "dirty": bool(version_of(*git, "status", "--porcelain"))},
+        "cookie": {"source": args.cookie, "ref": projects[-1].answers.get("_commit")},
+        "runs": args.runs,
+        "removed_from_env": ["PYTHONDONTWRITEBYTECODE"],
+        "labels": {key: label for key, (_, label) in MEASURES.items()},
+        "samples": {p.name: p.samples for p in projects},
+        "parts_of_the_run_after_an_edit": {p.name: parts(p) for p in projects},
+        "ratios_to_cookie": ratios,
+        "targets": found,
+    }  # fmt: skip
     path.write_text(json.dumps(data, indent=2) + "\n")
 
 
-# Tick labels for the chart, where the table's labels would not fit.
-SHORT_LABELS = {
-    "copier_api": "copier\nAPI",
-    "copier_cli": "copier\nCLI",
-    "nox_cold": "nox test\ncold",
-    "nox_warm": "nox -R test\nwarm",
-    "bare_cold": "bare\ncold",
-    "bare_warm": "bare\nwarm",
-    "bare_rebuild": "bare\nrebuild",
-    "nox_build": "nox -s\nbuild",
-    "uv_build": "uv build\n--wheel",
-    "compile": "compile\nalone",
-}
-
-
-def save_chart(path: Path, results: Sequence[VariantResult], python: str) -> None:
+def chart(path: Path, projects: list[Project], ratios: Ratios) -> None:
+    """Left, the three runs side by side; right, where a run after an edit goes."""
     import matplotlib
 
-    matplotlib.use("Agg")  # files only: no display on CI or over SSH
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    shown = [r for r in results if r.status == "ok"]
-    keys = [k for k in SHORT_LABELS if any(r.median(k) for r in shown)]
-    figure, axes = plt.subplots(figsize=(10, 4.2))
-    width = 0.8 / max(len(shown), 1)
-    for index, result in enumerate(shown):
-        medians = [result.median(key) for key in keys]
-        ratios = ", ".join(
-            f"{kind} {ratio:.2f}x"
-            for kind in ("cold", "warm")
-            if (ratio := result.ratio(f"nox_{kind}", f"bare_{kind}"))
-        )
-        bars = axes.bar(
-            [k + (index - (len(shown) - 1) / 2) * width for k in range(len(keys))],
-            [median or 0.0 for median in medians],
-            width,
-            label=f"{result.variant.name} (nox/bare: {ratios})",
-        )
-        values = [f"{median:.2f}" if median else "" for median in medians]
-        axes.bar_label(bars, labels=values, fontsize=6, padding=1, rotation=90)
-    axes.set_xticks(range(len(keys)), [SHORT_LABELS[k] for k in keys], fontsize=8)
-    axes.set_ylabel("seconds (median)")
-    axes.margins(y=0.15)
-    axes.set_title(f"wheelwright: time to green (Python {python})", fontsize=10)
-    axes.legend(fontsize=8, loc="upper left")
+    figure, (runs, split) = plt.subplots(1, 2, figsize=(13, 4.5), width_ratios=[3, 2])
+    series: list[tuple[str, Samples, Project | None]]
+    series = [(p.name, p.samples, p) for p in projects]
+    cookie = projects[-1].samples
+    series.append(("cookie --cov", {"edit": cookie["edit_cov"],
+                                    "rerun": cookie["rerun_cov"]}, None))  # fmt: skip
+    width = 0.8 / len(series)
+    for i, (name, samples, project) in enumerate(series):
+        keys = [k for k in ("cold", "edit", "rerun") if k in samples]
+        xs = [("cold", "edit", "rerun").index(k) + (i - len(series) / 2 + 0.5) * width
+              for k in keys]  # fmt: skip
+        meds = [statistics.median(samples[k]) for k in keys]
+        low = [min(samples[k]) for k in keys]
+        high = [max(samples[k]) for k in keys]
+        errors = [[m - lo for m, lo in zip(meds, low, strict=True)],
+                  [hi - m for m, hi in zip(meds, high, strict=True)]]  # fmt: skip
+        bars = runs.bar(xs, meds, width, yerr=errors, capsize=2, label=name)
+        labels = [f"{m:.2f}" for m in meds]
+        if project and project.ours:
+            labels = [f"{m:.2f}\n{statistics.median(ratios[name][k]):.1f}x"
+                      for m, k in zip(meds, keys, strict=True)]  # fmt: skip
+        runs.bar_label(bars, labels=labels, fontsize=6, padding=2)
+    runs.set_xticks(range(3), ["cold", "after an edit (nox -R)", "no change (nox -R)"])
+    runs.set_ylabel("seconds: median, whiskers min-max")
+    runs.set_title(f"nox test session, Python {PYTHON} (ratio to cookie's as is)",
+                   fontsize=9)  # fmt: skip
+    runs.margins(y=0.2)
+    runs.legend(fontsize=7)
+    left = [0.0] * len(projects)
+    for part in ("nox start", "sync", "build", "install", "pytest", "coverage", "rest"):
+        widths = [max(parts(p).get(part, 0.0), 0.0) for p in projects]  # noise: < 0
+        split.barh([p.name for p in projects], widths, left=left, label=part)
+        left = [a + b for a, b in zip(left, widths, strict=True)]
+    split.invert_yaxis()
+    split.set_xlabel("seconds (medians)")
+    split.set_title("a run after an edit, part by part", fontsize=9)
+    split.legend(fontsize=7, ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.15))
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    figure.savefig(path, dpi=110)
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--runs", type=int, default=5, help="timed runs per measure (default: 5)"
-    )
-    parser.add_argument(
-        "--variants",
-        default=",".join(VARIANTS),
-        help=f"comma-separated, from {', '.join(VARIANTS)} (default: all)",
-    )
-    parser.add_argument(
-        "--python",
-        default="3.11",
-        help="the Python of the timed test-<python> session (default: 3.11)",
-    )
-    parser.add_argument(
-        "--output",
-        type=Path,
-        default=RESULTS,
-        help="where latest.json and latest.png go (default: benchmarks/results)",
-    )
-    parser.add_argument(
-        "--offline",
-        action="store_true",
-        help="after the warm-up, run uv with UV_OFFLINE=1: as if the index pages "
-        "in uv's cache were fresh (PyPI sends max-age=600, but some proxies strip "
-        "it, and then every resolution asks the index again)",
-    )
-    parser.add_argument(
-        "--keep", action="store_true", help="keep the rendered projects and print where"
-    )
-    args = parser.parse_args(argv)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
-    names = [name.strip() for name in args.variants.split(",") if name.strip()]
-    unknown = sorted(set(names) - set(VARIANTS))
-    if unknown or not names:
-        parser.error(f"unknown variant(s) {unknown}: pick from {', '.join(VARIANTS)}")
-    args.variants = [VARIANTS[name] for name in names]
-    args.python_exe = find_python(args.python)
-    return args
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    uv = find_uv()
-    workroot = Path(tempfile.mkdtemp(prefix="wheelwright-bench-"))
+    parser.add_argument("--runs", type=int, default=9, help="timed rounds (default 9)")
+    parser.add_argument("--cookie", default="gh:scientific-python/cookie",
+                        help="cookie's copier source: gh:... or a clone")  # fmt: skip
+    parser.add_argument("--variants", default=",".join(VARIANTS),
+                        help=f"of {', '.join(VARIANTS)} (default: all)")  # fmt: skip
+    parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--keep", action="store_true", help="keep the projects")
+    args = parser.parse_args()
+    args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    if args.runs < 1 or not args.variants or not set(args.variants) <= set(VARIANTS):
+        parser.error(f"--runs must be >= 1 and --variants from {', '.join(VARIANTS)}")
+    if not shutil.which(f"python{PYTHON}", path=ENV["PATH"]):
+        sys.exit(f"python{PYTHON} is not on PATH: nox needs it for test-{PYTHON}.")
+    args.tested_python = run(f"python{PYTHON}", "-VV", cwd=ROOT).strip()
+    workdir = Path(tempfile.mkdtemp(prefix="wheelwright-bench-"))
     try:
-        results = [
-            bench_variant(variant, workroot, args, uv) for variant in args.variants
-        ]
+        projects = setup(workdir, args)
+        loads = bench(projects, args.runs, workdir)
     finally:
         if args.keep:
-            print(f"Rendered projects kept in {workroot}", file=sys.stderr)
+            print(f"Projects kept in {workdir}", file=sys.stderr)
         else:
-            shutil.rmtree(workroot, ignore_errors=True)
-    found = targets(results)
-    label = labels(args.python)
-    report(results, found, args, label)
+            shutil.rmtree(workdir, ignore_errors=True)
+    ratios = {p.name: paired(p, projects[-1]) for p in projects if p.ours}
+    found = targets(projects, ratios)
+    report(projects, ratios, found, args.runs)
     args.output.mkdir(parents=True, exist_ok=True)
-    save_json(args.output / "latest.json", results, found, args, uv, label)
-    save_chart(args.output / "latest.png", results, args.python)
-    print(f"\nWrote {args.output / 'latest.json'} and {args.output / 'latest.png'}")
-    # Missed targets are findings, not errors; a failed command is an error.
-    return 1 if any(r.status == "failed" for r in results) else 0
+    save(args.output / "latest.json", projects, ratios, found, args, loads)
+    chart(args.output / "latest.png", projects, ratios)
+    print(f"\nWrote {args.output / 'latest.json'} and latest.png")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
