@@ -21,7 +21,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import git, git_commit_all, interpreters, nox, project_env, run
+from helpers import (
+    git,
+    git_commit_all,
+    interpreters,
+    nox,
+    project_env,
+    require_python,
+    run,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -251,6 +259,15 @@ def test_a_c_edit_after_a_no_change_rerun_is_compiled_and_tested(
     result = nox(project, "-R", "-s", SESSION, check=False)
     assert result.returncode != 0
     assert "assert 42.0 == " in output(result)
+
+
+def test_a_python_pin_never_moves_a_test_session(locked_project: Path) -> None:
+    # `uv python pin` writes .python-version; uv would move the venv to it.
+    require_python("3.12")
+    (locked_project / ".python-version").write_text("3.12\n")
+    for args in (("-s", SESSION), ("-R", "-s", SESSION)):
+        result = nox(locked_project, *args)
+        assert "platform linux -- Python 3.11." in output(result), output(result)
 
 
 def test_dependabot_keeps_the_lock_and_the_hooks_fresh_together(render) -> None:
