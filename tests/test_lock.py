@@ -270,6 +270,18 @@ def test_a_python_pin_never_moves_a_test_session(locked_project: Path) -> None:
         assert "platform linux -- Python 3.11." in output(result), output(result)
 
 
+def test_a_version_set_in_the_environment_is_built_and_tested(
+    locked_project: Path,
+) -> None:
+    nox(locked_project, "-s", SESSION)
+    (locked_project / "tests" / "test_version.py").write_text(
+        "import my_package\n\n\ndef test_version() -> None:\n"
+        "    assert my_package.__version__ == '7.7.7'\n"
+    )
+    env = project_env(SETUPTOOLS_SCM_PRETEND_VERSION="7.7.7")
+    assert "12 passed" in output(nox(locked_project, "-R", "-s", SESSION, env=env))
+
+
 def test_dependabot_keeps_the_lock_and_the_hooks_fresh_together(render) -> None:
     config = yaml.safe_load((render() / ".github/dependabot.yml").read_text())
     by_ecosystem = {u["package-ecosystem"]: u for u in config["updates"]}
