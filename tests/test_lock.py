@@ -282,6 +282,19 @@ def test_a_version_set_in_the_environment_is_built_and_tested(
     assert "12 passed" in output(nox(locked_project, "-R", "-s", SESSION, env=env))
 
 
+def test_an_edit_of_the_installed_copy_is_never_what_gets_tested(
+    locked_project: Path,
+) -> None:
+    # A traceback points into site-packages; an editor opens that file there.
+    nox(locked_project, "-s", SESSION)
+    venv = locked_project / ".nox" / "test-3-11"
+    (installed,) = venv.glob("lib/*/site-packages/my_package/text.py")
+    edit(installed, "return _NOT_WORD.sub(separator, ascii_text.lower()).strip(separator)",
+         'return "edited"')  # fmt: skip
+    assert "11 passed" in output(nox(locked_project, "-R", "-s", SESSION))
+    assert '"edited"' not in installed.read_text()
+
+
 def test_dependabot_keeps_the_lock_and_the_hooks_fresh_together(render) -> None:
     config = yaml.safe_load((render() / ".github/dependabot.yml").read_text())
     by_ecosystem = {u["package-ecosystem"]: u for u in config["updates"]}
