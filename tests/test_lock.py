@@ -295,6 +295,14 @@ def test_an_edit_of_the_installed_copy_is_never_what_gets_tested(
     assert '"edited"' not in installed.read_text()
 
 
+def test_a_repository_without_a_commit_yet_is_built_and_tested(render) -> None:
+    project = render()
+    git(project, "init", "--quiet", "--initial-branch=main")
+    result = nox(project, "-s", SESSION, check=False)
+    assert "11 passed" in output(result), output(result)
+    assert "Traceback" not in output(result)
+
+
 def test_dependabot_keeps_the_lock_and_the_hooks_fresh_together(render) -> None:
     config = yaml.safe_load((render() / ".github/dependabot.yml").read_text())
     by_ecosystem = {u["package-ecosystem"]: u for u in config["updates"]}
