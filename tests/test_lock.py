@@ -303,6 +303,19 @@ def test_a_repository_without_a_commit_yet_is_built_and_tested(render) -> None:
     assert "Traceback" not in output(result)
 
 
+def test_a_version_tag_beside_another_tag_is_built_and_tested(
+    locked_project: Path,
+) -> None:
+    git(locked_project, "tag", "latest")  # no version: setuptools-scm skips it
+    nox(locked_project, "-s", SESSION)
+    git(locked_project, "tag", "v3.0.0")
+    (locked_project / "tests" / "test_version.py").write_text(
+        "import my_package\n\n\ndef test_version() -> None:\n"
+        "    assert my_package.__version__ == '3.0.0'\n"
+    )
+    assert "12 passed" in output(nox(locked_project, "-R", "-s", SESSION))
+
+
 def test_dependabot_keeps_the_lock_and_the_hooks_fresh_together(render) -> None:
     config = yaml.safe_load((render() / ".github/dependabot.yml").read_text())
     by_ecosystem = {u["package-ecosystem"]: u for u in config["updates"]}
