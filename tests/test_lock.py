@@ -316,6 +316,63 @@ def test_a_version_tag_beside_another_tag_is_built_and_tested(
     assert "12 passed" in output(nox(locked_project, "-R", "-s", SESSION))
 
 
+# Files a wheel holds (hatchling reads the root .gitignore only, and follows
+# links) that `git ls-files --exclude-standard` does not list, each made at
+# src/my_package/data/x.txt; returns the file to edit.
+def hidden_by_a_nested_gitignore(project: Path) -> Path:
+    (project / "src" / "my_package" / "data").mkdir()
+    (project / "src" / "my_package" / "data" / ".gitignore").write_text("x.txt\n")
+    return project / "src" / "my_package" / "data" / "x.txt"
+
+
+def hidden_by_git_info_exclude(project: Path) -> Path:
+    (project / "src" / "my_package" / "data").mkdir()
+    with (project / ".git" / "info" / "exclude").open("a") as exclude:
+        exclude.write("/src/my_package/data/x.txt\n")
+    return project / "src" / "my_package" / "data" / "x.txt"
+
+
+def in_a_linked_folder(project: Path) -> Path:
+    (project / "docs" / "data").mkdir()
+    (project / "src" / "my_package" / "data").symlink_to("../../docs/data")
+    return project / "docs" / "data" / "x.txt"
+
+
+def in_a_submodule(project: Path) -> Path:
+    vendored = project.parent / "vendored"
+    vendored.mkdir()
+    (vendored / "x.txt").write_text("0\n")
+    git_commit_all(vendored, "Data")
+    git(project, "-c", "protocol.file.allow=always", "submodule", "add", "--quiet",
+        str(vendored), "src/my_package/data")  # fmt: skip
+    return project / "src" / "my_package" / "data" / "x.txt"
+
+
+@pytest.mark.parametrize(
+    "place",
+    [hidden_by_a_nested_gitignore, hidden_by_git_info_exclude, in_a_linked_folder,
+     in_a_submodule],  # fmt: skip
+    ids=lambda place: place.__name__,
+)
+def test_a_file_the_wheel_holds_that_git_does_not_list_is_rebuilt(
+    locked_project: Path, place
+) -> None:
+    data = place(locked_project)
+    data.write_text("0\n")
+    (locked_project / "tests" / "test_data.py").write_text(
+        "from importlib.resources import files\nfrom pathlib import Path\n\n\n"
+        "def test_data_is_the_source() -> None:\n"
+        "    source = Path(__file__).parents[1] / 'src/my_package/data/x.txt'\n"
+        "    installed = files('my_package') / 'data' / 'x.txt'\n"
+        "    assert installed.read_text() == source.read_text()\n"
+    )
+    git_commit_all(locked_project, "Data")
+    nox(locked_project, "-s", SESSION)
+    for edited in ("1\n", "2\n"):  # the first edit may make the tree dirty
+        data.write_text(edited)
+        assert "12 passed" in output(nox(locked_project, "-R", "-s", SESSION))
+
+
 def test_dependabot_keeps_the_lock_and_the_hooks_fresh_together(render) -> None:
     config = yaml.safe_load((render() / ".github/dependabot.yml").read_text())
     by_ecosystem = {u["package-ecosystem"]: u for u in config["updates"]}
