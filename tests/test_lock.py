@@ -348,11 +348,16 @@ def in_a_submodule(project: Path) -> Path:
     return project / "src" / "my_package" / "data" / "x.txt"
 
 
+PLACES_GIT_DOES_NOT_LIST = (
+    hidden_by_a_nested_gitignore,
+    hidden_by_git_info_exclude,
+    in_a_linked_folder,
+    in_a_submodule,
+)
+
+
 @pytest.mark.parametrize(
-    "place",
-    [hidden_by_a_nested_gitignore, hidden_by_git_info_exclude, in_a_linked_folder,
-     in_a_submodule],  # fmt: skip
-    ids=lambda place: place.__name__,
+    "place", PLACES_GIT_DOES_NOT_LIST, ids=lambda place: place.__name__
 )
 def test_a_file_the_wheel_holds_that_git_does_not_list_is_rebuilt(
     locked_project: Path, place
