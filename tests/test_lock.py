@@ -419,6 +419,29 @@ def test_bare_nox_says_which_pythons_were_skipped_and_how_to_get_them(
     assert "Downloading" not in output(result)  # never tried: seconds each offline
 
 
+@pytest.mark.parametrize("ci", ["false", "0", ""])
+def test_ci_set_to_false_skips_missing_pythons_as_anywhere_else(
+    committed_project, tmp_path: Path, ci: str
+) -> None:
+    project = committed_project()
+    env = pythons_only(tmp_path / "bin", "3.11") | {"CI": ci}
+    result = nox(project, "-s", SESSION, "test-3.12", "pythons", check=False, env=env)
+    assert result.returncode == 0, output(result)
+    assert "* test-3.12: skipped" in output(result)
+    assert "Tested on 3.11; not found here, so not tested: 3.12" in output(result)
+
+
+def test_ci_fails_a_session_whose_python_is_missing(
+    committed_project, tmp_path: Path
+) -> None:
+    project = committed_project()
+    env = pythons_only(tmp_path / "bin", "3.11") | {"CI": "true"}
+    result = nox(project, "-s", "test-3.12", check=False, env=env)
+    assert result.returncode != 0
+    missing = "Session test-3.12 failed: Python interpreter 3.12 not found"
+    assert missing in output(result)
+
+
 def test_bare_nox_where_no_test_ran_is_a_failure(
     committed_project, tmp_path: Path
 ) -> None:
