@@ -457,3 +457,25 @@ def test_bare_nox_where_no_test_ran_is_a_failure(
     assert "* pythons: aborted" in output(result)
     # ...and the tool sessions say why they cannot run (uv's own words).
     assert "No interpreter found for Python >=3.15" in output(result)
+
+
+def test_pythons_never_calls_a_python_here_missing(
+    committed_project, tmp_path: Path
+) -> None:
+    # 3.12 is here, but this run leaves it out (as `nox -s pythons` alone, or
+    # `nox --force-python`, leaves out all of them): it is not missing.
+    require_python("3.12")
+    project = committed_project()
+    env = pythons_only(tmp_path / "bin", "3.11", "3.12")
+    get_them = "Get them with: uv python install 3.13 3.14 3.15 3.14t 3.15t"
+    result = nox(project, "-s", SESSION, "pythons", env=env)
+    assert (
+        "Tested on 3.11; not found here, so not tested: 3.13, 3.14, 3.15, 3.14t, "
+        f"3.15t (CI tests every one). {get_them}; not run this time: 3.12"
+    ) in output(result), output(result)
+    alone = nox(project, "-s", "pythons", check=False, env=env)
+    assert alone.returncode != 0
+    assert (
+        "No test session ran: no Python 3.13, 3.14, 3.15, 3.14t, 3.15t here. "
+        f"{get_them}; not run this time: 3.11, 3.12"
+    ) in output(alone), output(alone)
