@@ -129,6 +129,17 @@ def test_locally_a_stale_lock_is_updated_and_said(locked_project: Path) -> None:
     assert '{ name = "pytest", specifier = ">=8.4" }' in lock
 
 
+def test_a_lock_updated_by_a_sync_that_then_fails_is_said(
+    locked_project: Path,
+) -> None:
+    # uv locks, then cannot install: pywin32 has wheels for Windows only.
+    edit(locked_project / "pyproject.toml", 'build = ["twine>=6.1"',
+         'build = ["pywin32", "twine>=6.1"')  # fmt: skip
+    result = nox(locked_project, "-s", "build", SESSION, check=False)
+    assert "pywin32" in (locked_project / "uv.lock").read_text()
+    assert "uv.lock was updated to match pyproject.toml: commit it" in output(result)
+
+
 def test_ci_stops_at_once_on_a_stale_lock(locked_project: Path) -> None:
     edit(locked_project / "pyproject.toml", '"pytest>=8.3"', '"pytest>=8.4"')
     lock_before = (locked_project / "uv.lock").read_bytes()
