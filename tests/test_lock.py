@@ -359,7 +359,18 @@ def in_a_submodule(project: Path) -> Path:
     return project / "src" / "my_package" / "data" / "x.txt"
 
 
+def ignored_and_shipped_as_an_artifact(project: Path) -> Path:
+    # hatchling's way to ship a generated file that git ignores.
+    (project / "src" / "my_package" / "data").mkdir()
+    with (project / ".gitignore").open("a") as gitignore:
+        gitignore.write("/src/my_package/data/\n")
+    edit(project / "pyproject.toml", "[tool.hatch.build.targets.wheel]\n",
+         '[tool.hatch.build.targets.wheel]\nartifacts = ["/src/my_package/data/"]\n')  # fmt: skip
+    return project / "src" / "my_package" / "data" / "x.txt"
+
+
 PLACES_GIT_DOES_NOT_LIST = (
+    ignored_and_shipped_as_an_artifact,
     hidden_by_a_nested_gitignore,
     hidden_by_git_info_exclude,
     in_a_linked_folder,
