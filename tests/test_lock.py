@@ -327,9 +327,10 @@ def test_a_version_tag_beside_another_tag_is_built_and_tested(
     assert "12 passed" in output(nox(locked_project, "-R", "-s", SESSION))
 
 
-# Files a wheel holds (hatchling reads the root .gitignore only, and follows
-# links) that `git ls-files --exclude-standard` does not list, each made at
-# src/my_package/data/x.txt; returns the file to edit.
+# Files a wheel holds that a digest of "every file git lists, but tests/, docs/,
+# ..." would miss: hatchling reads the root .gitignore only, ships artifacts,
+# follows links, and force-includes what it is told to. Each makes a data file
+# that the package ships as my_package/data/x.txt, and returns it.
 def hidden_by_a_nested_gitignore(project: Path) -> Path:
     (project / "src" / "my_package" / "data").mkdir()
     (project / "src" / "my_package" / "data" / ".gitignore").write_text("x.txt\n")
@@ -369,7 +370,18 @@ def ignored_and_shipped_as_an_artifact(project: Path) -> Path:
     return project / "src" / "my_package" / "data" / "x.txt"
 
 
-PLACES_GIT_DOES_NOT_LIST = (
+def forced_in_from_tests(project: Path) -> Path:
+    (project / "tests" / "data").mkdir()
+    with (project / "pyproject.toml").open("a") as pyproject:
+        pyproject.write(
+            "\n[tool.hatch.build.targets.wheel.force-include]\n"
+            '"tests/data" = "my_package/data"\n'
+        )
+    return project / "tests" / "data" / "x.txt"
+
+
+SHIPPED_DATA = (
+    forced_in_from_tests,
     ignored_and_shipped_as_an_artifact,
     hidden_by_a_nested_gitignore,
     hidden_by_git_info_exclude,
@@ -378,18 +390,17 @@ PLACES_GIT_DOES_NOT_LIST = (
 )
 
 
-@pytest.mark.parametrize(
-    "place", PLACES_GIT_DOES_NOT_LIST, ids=lambda place: place.__name__
-)
-def test_a_file_the_wheel_holds_that_git_does_not_list_is_rebuilt(
+@pytest.mark.parametrize("place", SHIPPED_DATA, ids=lambda place: place.__name__)
+def test_an_edit_to_any_file_the_wheel_holds_is_rebuilt(
     locked_project: Path, place
 ) -> None:
     data = place(locked_project)
     data.write_text("0\n")
+    source = data.relative_to(locked_project).as_posix()
     (locked_project / "tests" / "test_data.py").write_text(
         "from importlib.resources import files\nfrom pathlib import Path\n\n\n"
         "def test_data_is_the_source() -> None:\n"
-        "    source = Path(__file__).parents[1] / 'src/my_package/data/x.txt'\n"
+        f"    source = Path(__file__).parents[1] / {source!r}\n"
         "    installed = files('my_package') / 'data' / 'x.txt'\n"
         "    assert installed.read_text() == source.read_text()\n"
     )
