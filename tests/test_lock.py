@@ -411,6 +411,28 @@ def test_an_edit_to_any_file_the_wheel_holds_is_rebuilt(
         assert "12 passed" in output(nox(locked_project, "-R", "-s", SESSION))
 
 
+def test_a_wheel_with_files_outside_the_package_is_installed_and_tested(
+    locked_project: Path,
+) -> None:
+    # hatchling's shared-data puts a file in the wheel's .data directory, which
+    # the installer moves to the venv's share/ (and names so in its RECORD).
+    (locked_project / "share").mkdir()
+    (locked_project / "share" / "x.txt").write_text("shared\n")
+    with (locked_project / "pyproject.toml").open("a") as pyproject:
+        pyproject.write(
+            "\n[tool.hatch.build.targets.wheel.shared-data]\n"
+            '"share/x.txt" = "share/my_package/x.txt"\n'
+        )
+    (locked_project / "tests" / "test_shared.py").write_text(
+        "import sys\nfrom pathlib import Path\n\n\n"
+        "def test_shared() -> None:\n"
+        "    shared = Path(sys.prefix, 'share', 'my_package', 'x.txt')\n"
+        "    assert shared.read_text() == 'shared\\n'\n"
+    )
+    for args in (("-s", SESSION), ("-R", "-s", SESSION)):
+        assert "12 passed" in output(nox(locked_project, *args))
+
+
 def test_dependabot_keeps_the_lock_and_the_hooks_fresh_together(render) -> None:
     config = yaml.safe_load((render() / ".github/dependabot.yml").read_text())
     by_ecosystem = {u["package-ecosystem"]: u for u in config["updates"]}
