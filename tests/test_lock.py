@@ -300,10 +300,17 @@ def test_an_edit_of_the_installed_copy_is_never_what_gets_tested(
     nox(locked_project, "-s", SESSION)
     venv = locked_project / ".nox" / "test-3-11"
     (installed,) = venv.glob("lib/*/site-packages/my_package/text.py")
-    edit(installed, "return _NOT_WORD.sub(separator, ascii_text.lower()).strip(separator)",
-         'return "edited"')  # fmt: skip
+    slug = "return _NOT_WORD.sub(separator, ascii_text.lower()).strip(separator)"
+    edit(installed, slug, 'return "edited"')
     assert "11 passed" in output(nox(locked_project, "-R", "-s", SESSION))
     assert '"edited"' not in installed.read_text()
+    # Installed by hard link (uv's default, and this noxfile's before), the edit
+    # reached uv's cache too, and an install from the cache brings it back.
+    (wheel,) = (venv / "wheel").glob("*.whl")
+    run(sys.executable, "-m", "uv", "pip", "install", "--python", venv, "--no-deps",
+        "--reinstall", "--link-mode=hardlink", wheel, cwd=locked_project)  # fmt: skip
+    edit(installed, slug, 'return "edited"')
+    assert "11 passed" in output(nox(locked_project, "-R", "-s", SESSION))
 
 
 def test_a_repository_without_a_commit_yet_is_built_and_tested(render) -> None:
