@@ -25,6 +25,7 @@ from helpers import (
     git,
     git_commit_all,
     interpreters,
+    lock_project,
     nox,
     project_env,
     require_python,
@@ -416,6 +417,24 @@ def test_an_edit_to_any_file_the_wheel_holds_is_rebuilt(
     for edited in ("1\n", "2\n"):  # the first edit may make the tree dirty
         data.write_text(edited)
         assert "12 passed" in output(nox(locked_project, "-R", "-s", SESSION))
+
+
+def test_an_unpacked_archive_rebuilds_a_hidden_file_it_ships(render) -> None:
+    # No git here (a downloaded archive): every file counts, hidden ones too,
+    # since hatchling ships them.
+    project = render()
+    lock_project(project)
+    hidden = project / "src" / "my_package" / ".settings"
+    (project / "tests" / "test_hidden.py").write_text(
+        "from importlib.resources import files\nfrom pathlib import Path\n\n\n"
+        "def test_hidden_is_the_source() -> None:\n"
+        "    source = Path(__file__).parents[1] / 'src/my_package/.settings'\n"
+        "    installed = files('my_package') / '.settings'\n"
+        "    assert installed.read_text() == source.read_text()\n"
+    )
+    for edited in ("0\n", "1\n"):
+        hidden.write_text(edited)
+        assert "12 passed" in output(nox(project, "-R", "-s", SESSION))
 
 
 def test_a_wheel_with_files_outside_the_package_is_installed_and_tested(
