@@ -419,6 +419,20 @@ def test_an_edit_to_any_file_the_wheel_holds_is_rebuilt(
         assert "12 passed" in output(nox(locked_project, "-R", "-s", SESSION))
 
 
+def test_a_test_edit_costs_no_rebuild_when_only_the_sdist_names_tests(
+    locked_project: Path,
+) -> None:
+    with (locked_project / "pyproject.toml").open("a") as pyproject:
+        pyproject.write('\n[tool.hatch.build.targets.sdist]\nexclude = ["/tests"]\n')
+    git_commit_all(locked_project, "Smaller sdist")
+    nox(locked_project, "-s", SESSION)
+    test_text = locked_project / "tests" / "test_text.py"
+    for comment in ("# one\n", "# two\n"):  # the first one makes the tree dirty
+        test_text.write_text(test_text.read_text() + comment)
+        result = nox(locked_project, "-R", "-s", SESSION)
+    assert NOT_REBUILDING in output(result)
+
+
 def test_an_unpacked_archive_rebuilds_a_hidden_file_it_ships(render) -> None:
     # No git here (a downloaded archive): every file counts, hidden ones too,
     # since hatchling ships them.
