@@ -21,7 +21,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import git, git_commit_all, interpreters, nox, project_env, run
+from helpers import (
+    git,
+    git_commit_all,
+    interpreters,
+    lock_project,
+    nox,
+    project_env,
+    require_python,
+    run,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -119,6 +128,17 @@ def test_locally_a_stale_lock_is_updated_and_said(locked_project: Path) -> None:
     assert "uv.lock was updated to match pyproject.toml: commit it" in output(result)
     lock = (locked_project / "uv.lock").read_text()
     assert '{ name = "pytest", specifier = ">=8.4" }' in lock
+
+
+def test_a_lock_updated_by_a_sync_that_then_fails_is_said(
+    locked_project: Path,
+) -> None:
+    # uv locks, then cannot install: pywin32 has wheels for Windows only.
+    edit(locked_project / "pyproject.toml", 'build = ["twine>=6.1"',
+         'build = ["pywin32", "twine>=6.1"')  # fmt: skip
+    result = nox(locked_project, "-s", "build", SESSION, check=False)
+    assert "pywin32" in (locked_project / "uv.lock").read_text()
+    assert "uv.lock was updated to match pyproject.toml: commit it" in output(result)
 
 
 def test_ci_stops_at_once_on_a_stale_lock(locked_project: Path) -> None:
@@ -253,6 +273,206 @@ def test_a_c_edit_after_a_no_change_rerun_is_compiled_and_tested(
     assert "assert 42.0 == " in output(result)
 
 
+def test_a_python_pin_never_moves_a_test_session(locked_project: Path) -> None:
+    # `uv python pin` writes .python-version; uv would move the venv to it.
+    require_python("3.12")
+    (locked_project / ".python-version").write_text("3.12\n")
+    for args in (("-s", SESSION), ("-R", "-s", SESSION)):
+        result = nox(locked_project, *args)
+        assert "platform linux -- Python 3.11." in output(result), output(result)
+
+
+def test_a_version_set_in_the_environment_is_built_and_tested(
+    locked_project: Path,
+) -> None:
+    nox(locked_project, "-s", SESSION)
+    (locked_project / "tests" / "test_version.py").write_text(
+        "import my_package\n\n\ndef test_version() -> None:\n"
+        "    assert my_package.__version__ == '7.7.7'\n"
+    )
+    env = project_env(SETUPTOOLS_SCM_PRETEND_VERSION="7.7.7")
+    assert "12 passed" in output(nox(locked_project, "-R", "-s", SESSION, env=env))
+
+
+def test_an_edit_of_the_installed_copy_is_never_what_gets_tested(
+    locked_project: Path,
+) -> None:
+    # A traceback points into site-packages; an editor opens that file there.
+    nox(locked_project, "-s", SESSION)
+    venv = locked_project / ".nox" / "test-3-11"
+    (installed,) = venv.glob("lib/*/site-packages/my_package/text.py")
+    slug = "return _NOT_WORD.sub(separator, ascii_text.lower()).strip(separator)"
+    edit(installed, slug, 'return "edited"')
+    assert "11 passed" in output(nox(locked_project, "-R", "-s", SESSION))
+    assert '"edited"' not in installed.read_text()
+    # Installed by hard link (uv's default, and this noxfile's before), the edit
+    # reached uv's cache too, and an install from the cache brings it back.
+    (wheel,) = (venv / "wheel").glob("*.whl")
+    run(sys.executable, "-m", "uv", "pip", "install", "--python", venv, "--no-deps",
+        "--reinstall", "--link-mode=hardlink", wheel, cwd=locked_project)  # fmt: skip
+    edit(installed, slug, 'return "edited"')
+    assert "11 passed" in output(nox(locked_project, "-R", "-s", SESSION))
+
+
+def test_a_repository_without_a_commit_yet_is_built_and_tested(render) -> None:
+    project = render()
+    git(project, "init", "--quiet", "--initial-branch=main")
+    result = nox(project, "-s", SESSION, check=False)
+    assert "11 passed" in output(result), output(result)
+    assert "Traceback" not in output(result)
+
+
+def test_a_version_tag_beside_another_tag_is_built_and_tested(
+    locked_project: Path,
+) -> None:
+    git(locked_project, "tag", "latest")  # no version: setuptools-scm skips it
+    nox(locked_project, "-s", SESSION)
+    git(locked_project, "tag", "v3.0.0")
+    (locked_project / "tests" / "test_version.py").write_text(
+        "import my_package\n\n\ndef test_version() -> None:\n"
+        "    assert my_package.__version__ == '3.0.0'\n"
+    )
+    assert "12 passed" in output(nox(locked_project, "-R", "-s", SESSION))
+
+
+# Files a wheel holds that a digest of "every file git lists, but tests/, docs/,
+# ..." would miss: hatchling reads the root .gitignore only, ships artifacts,
+# follows links, and force-includes what it is told to. Each makes a data file
+# that the package ships as my_package/data/x.txt, and returns it.
+def hidden_by_a_nested_gitignore(project: Path) -> Path:
+    (project / "src" / "my_package" / "data").mkdir()
+    (project / "src" / "my_package" / "data" / ".gitignore").write_text("x.txt\n")
+    return project / "src" / "my_package" / "data" / "x.txt"
+
+
+def hidden_by_git_info_exclude(project: Path) -> Path:
+    (project / "src" / "my_package" / "data").mkdir()
+    with (project / ".git" / "info" / "exclude").open("a") as exclude:
+        exclude.write("/src/my_package/data/x.txt\n")
+    return project / "src" / "my_package" / "data" / "x.txt"
+
+
+def in_a_linked_folder(project: Path) -> Path:
+    (project / "docs" / "data").mkdir()
+    (project / "src" / "my_package" / "data").symlink_to("../../docs/data")
+    return project / "docs" / "data" / "x.txt"
+
+
+def in_a_submodule(project: Path) -> Path:
+    vendored = project.parent / "vendored"
+    vendored.mkdir()
+    (vendored / "x.txt").write_text("0\n")
+    git_commit_all(vendored, "Data")
+    git(project, "-c", "protocol.file.allow=always", "submodule", "add", "--quiet",
+        str(vendored), "src/my_package/data")  # fmt: skip
+    return project / "src" / "my_package" / "data" / "x.txt"
+
+
+def ignored_and_shipped_as_an_artifact(project: Path) -> Path:
+    # hatchling's way to ship a generated file that git ignores.
+    (project / "src" / "my_package" / "data").mkdir()
+    with (project / ".gitignore").open("a") as gitignore:
+        gitignore.write("/src/my_package/data/\n")
+    edit(project / "pyproject.toml", "[tool.hatch.build.targets.wheel]\n",
+         '[tool.hatch.build.targets.wheel]\nartifacts = ["/src/my_package/data/"]\n')  # fmt: skip
+    return project / "src" / "my_package" / "data" / "x.txt"
+
+
+def forced_in_from_tests(project: Path) -> Path:
+    (project / "tests" / "data").mkdir()
+    with (project / "pyproject.toml").open("a") as pyproject:
+        pyproject.write(
+            "\n[tool.hatch.build.targets.wheel.force-include]\n"
+            '"tests/data" = "my_package/data"\n'
+        )
+    return project / "tests" / "data" / "x.txt"
+
+
+SHIPPED_DATA = (
+    forced_in_from_tests,
+    ignored_and_shipped_as_an_artifact,
+    hidden_by_a_nested_gitignore,
+    hidden_by_git_info_exclude,
+    in_a_linked_folder,
+    in_a_submodule,
+)
+
+
+@pytest.mark.parametrize("place", SHIPPED_DATA, ids=lambda place: place.__name__)
+def test_an_edit_to_any_file_the_wheel_holds_is_rebuilt(
+    locked_project: Path, place
+) -> None:
+    data = place(locked_project)
+    data.write_text("0\n")
+    source = data.relative_to(locked_project).as_posix()
+    (locked_project / "tests" / "test_data.py").write_text(
+        "from importlib.resources import files\nfrom pathlib import Path\n\n\n"
+        "def test_data_is_the_source() -> None:\n"
+        f"    source = Path(__file__).parents[1] / {source!r}\n"
+        "    installed = files('my_package') / 'data' / 'x.txt'\n"
+        "    assert installed.read_text() == source.read_text()\n"
+    )
+    git_commit_all(locked_project, "Data")
+    nox(locked_project, "-s", SESSION)
+    for edited in ("1\n", "2\n"):  # the first edit may make the tree dirty
+        data.write_text(edited)
+        assert "12 passed" in output(nox(locked_project, "-R", "-s", SESSION))
+
+
+def test_a_test_edit_costs_no_rebuild_when_only_the_sdist_names_tests(
+    locked_project: Path,
+) -> None:
+    with (locked_project / "pyproject.toml").open("a") as pyproject:
+        pyproject.write('\n[tool.hatch.build.targets.sdist]\nexclude = ["/tests"]\n')
+    git_commit_all(locked_project, "Smaller sdist")
+    nox(locked_project, "-s", SESSION)
+    test_text = locked_project / "tests" / "test_text.py"
+    for comment in ("# one\n", "# two\n"):  # the first one makes the tree dirty
+        test_text.write_text(test_text.read_text() + comment)
+        result = nox(locked_project, "-R", "-s", SESSION)
+    assert NOT_REBUILDING in output(result)
+
+
+def test_an_unpacked_archive_rebuilds_a_hidden_file_it_ships(render) -> None:
+    # No git here (a downloaded archive): every file counts, hidden ones too,
+    # since hatchling ships them.
+    project = render()
+    lock_project(project)
+    hidden = project / "src" / "my_package" / ".settings"
+    (project / "tests" / "test_hidden.py").write_text(
+        "from importlib.resources import files\nfrom pathlib import Path\n\n\n"
+        "def test_hidden_is_the_source() -> None:\n"
+        "    source = Path(__file__).parents[1] / 'src/my_package/.settings'\n"
+        "    installed = files('my_package') / '.settings'\n"
+        "    assert installed.read_text() == source.read_text()\n"
+    )
+    for edited in ("0\n", "1\n"):
+        hidden.write_text(edited)
+        assert "12 passed" in output(nox(project, "-R", "-s", SESSION))
+
+
+def test_a_wheel_with_files_outside_the_package_is_installed_and_tested(
+    locked_project: Path,
+) -> None:
+    # hatchling's shared-data puts a file in the wheel's .data directory, which
+    # the installer moves to the venv's share/ (and names so in its RECORD).
+    (locked_project / "share").mkdir()
+    (locked_project / "share" / "x.txt").write_text("shared\n")
+    with (locked_project / "pyproject.toml").open("a") as pyproject:
+        pyproject.write(
+            "\n[tool.hatch.build.targets.wheel.shared-data]\n"
+            '"share/x.txt" = "share/my_package/x.txt"\n'
+        )
+    (locked_project / "tests" / "test_shared.py").write_text(
+        "import sys\nfrom pathlib import Path\n\n\n"
+        "def test_shared() -> None:\n"
+        "    shared = Path(sys.prefix, 'share', 'my_package', 'x.txt')\n"
+        "    assert shared.read_text() == 'shared\\n'\n"
+    )
+    for args in (("-s", SESSION), ("-R", "-s", SESSION)):
+        assert "12 passed" in output(nox(locked_project, *args))
+
+
 def test_dependabot_keeps_the_lock_and_the_hooks_fresh_together(render) -> None:
     config = yaml.safe_load((render() / ".github/dependabot.yml").read_text())
     by_ecosystem = {u["package-ecosystem"]: u for u in config["updates"]}
@@ -294,6 +514,29 @@ def test_bare_nox_says_which_pythons_were_skipped_and_how_to_get_them(
     assert "Downloading" not in output(result)  # never tried: seconds each offline
 
 
+@pytest.mark.parametrize("ci", ["false", "0", ""])
+def test_ci_set_to_false_skips_missing_pythons_as_anywhere_else(
+    committed_project, tmp_path: Path, ci: str
+) -> None:
+    project = committed_project()
+    env = pythons_only(tmp_path / "bin", "3.11") | {"CI": ci}
+    result = nox(project, "-s", SESSION, "test-3.12", "pythons", check=False, env=env)
+    assert result.returncode == 0, output(result)
+    assert "* test-3.12: skipped" in output(result)
+    assert "Tested on 3.11; not found here, so not tested: 3.12" in output(result)
+
+
+def test_ci_fails_a_session_whose_python_is_missing(
+    committed_project, tmp_path: Path
+) -> None:
+    project = committed_project()
+    env = pythons_only(tmp_path / "bin", "3.11") | {"CI": "true"}
+    result = nox(project, "-s", "test-3.12", check=False, env=env)
+    assert result.returncode != 0
+    missing = "Session test-3.12 failed: Python interpreter 3.12 not found"
+    assert missing in output(result)
+
+
 def test_bare_nox_where_no_test_ran_is_a_failure(
     committed_project, tmp_path: Path
 ) -> None:
@@ -309,3 +552,25 @@ def test_bare_nox_where_no_test_ran_is_a_failure(
     assert "* pythons: aborted" in output(result)
     # ...and the tool sessions say why they cannot run (uv's own words).
     assert "No interpreter found for Python >=3.15" in output(result)
+
+
+def test_pythons_never_calls_a_python_here_missing(
+    committed_project, tmp_path: Path
+) -> None:
+    # 3.12 is here, but this run leaves it out (as `nox -s pythons` alone, or
+    # `nox --force-python`, leaves out all of them): it is not missing.
+    require_python("3.12")
+    project = committed_project()
+    env = pythons_only(tmp_path / "bin", "3.11", "3.12")
+    get_them = "Get them with: uv python install 3.13 3.14 3.15 3.14t 3.15t"
+    result = nox(project, "-s", SESSION, "pythons", env=env)
+    assert (
+        "Tested on 3.11; not found here, so not tested: 3.13, 3.14, 3.15, 3.14t, "
+        f"3.15t (CI tests every one). {get_them}; not run this time: 3.12"
+    ) in output(result), output(result)
+    alone = nox(project, "-s", "pythons", check=False, env=env)
+    assert alone.returncode != 0
+    assert (
+        "No test session ran: no Python 3.13, 3.14, 3.15, 3.14t, 3.15t here. "
+        f"{get_them}; not run this time: 3.11, 3.12"
+    ) in output(alone), output(alone)
