@@ -1,0 +1,285 @@
+"""How the nox sessions install: exactly what uv.lock pins, and the package
+from a wheel built from this tree, as users get it.
+
+The noxfile's sessions call `sync` (every session), `project` (the ones that
+import the package: test, typecheck, docs) and `pinned_backend` (the builds).
+It lives here, beside the other tools, so that the noxfile stays a list of
+sessions you can read in a few minutes.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import os
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import nox
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+ROOT = Path(__file__).parent.parent.resolve()
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+LOCK = ROOT / "uv.lock"
+IN_CI = os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
+
+
+# --- installing from uv.lock ------------------------------------------------------
+
+LOCK_CHECKED: list[bool] = []  # once per nox run
+
+
+def sync(
+    session: nox.Session,
+    *groups: str,
+    project_dependencies: bool = False,
+    venv: Path | None = None,
+) -> None:
+    """Make a venv (the session's by default) hold exactly what uv.lock pins for
+    these dependency groups, plus the project's runtime dependencies if asked:
+    packages are added, upgraded, downgraded or removed. With nothing to change
+    it takes about 20 ms, so it runs every time, `nox -R` included."""
+    if session.venv_backend != "uv":
+        session.error(
+            "These sessions install exactly what uv.lock pins, with uv: install nox "
+            "with uv (`pipx install 'nox[uv]'` or `uv tool install nox`), or run "
+            "`uvx nox`."
+        )
+    selected = [
+        f"--group={g}" if project_dependencies else f"--only-group={g}" for g in groups
+    ]
+    target = venv or session.virtualenv.location
+    first = not LOCK_CHECKED
+    if first:
+        check_lock(session)
+        before = digest(LOCK)
+    # A test session's Python is what it tests, and a build venv's is its
+    # session's: both stay pinned (a .python-version would move them). Elsewhere
+    # nox's UV_PYTHON and VIRTUAL_ENV are unset, so that a tool session on a
+    # Python the project does not support (nox's own, older than
+    # requires-python) gets its venv remade on a supported one.
+    python = str(venv) if venv else str(session.python) if session.python else None
+    try:
+        session.run(
+            *("uv", "sync", "--no-install-project", "--no-default-groups", *selected),
+            *(["--locked"] if IN_CI else []),
+            env={
+                "UV_PROJECT_ENVIRONMENT": str(target),
+                "UV_PYTHON": python,
+                "VIRTUAL_ENV": None,
+            },
+        )
+    finally:  # uv may have locked, then failed to install: say it all the same
+        if first and digest(LOCK) != before:  # only outside CI: it never writes
+            written = "created" if before is None else "updated to match pyproject.toml"
+            session.warn(
+                f"uv.lock was {written}: commit it, so that CI installs the same."
+            )
+    if first:
+        LOCK_CHECKED.append(True)
+
+
+def check_lock(session: nox.Session) -> None:
+    """Stop at once on a lock that cannot be right, with how to fix it: in CI a
+    missing or stale one (elsewhere `uv sync` writes it, and `sync` says so),
+    anywhere a build-system group that is not [build-system] requires."""
+    requires = names(PYPROJECT["build-system"]["requires"])
+    locked = names(PYPROJECT["dependency-groups"]["build-system"])
+    if requires != locked:
+        session.error(
+            "pyproject.toml: the build-system dependency group (what uv.lock pins for "
+            "builds) must list the same packages as [build-system] requires; they "
+            f"differ in {', '.join(sorted(requires ^ locked))}. Make them the same."
+        )
+    if not IN_CI:
+        return
+    fix = "run `uv lock` (or any nox session on your machine), then commit uv.lock"
+    if not LOCK.is_file():
+        session.error(
+            f"uv.lock is missing, and CI installs exactly what it pins: {fix}"
+        )
+    stale = session.run(
+        "uv", "lock", "--check", "--quiet", silent=True, success_codes=[0, 1]
+    )
+    if stale:
+        session.error(f"uv.lock is out of date with pyproject.toml: {fix}")
+
+
+def names(requirements: list[str]) -> frozenset[str]:
+    return frozenset(canonicalize_name(Requirement(r).name) for r in requirements)
+
+
+def digest(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+def pinned_backend(session: nox.Session) -> list[str]:
+    """`uv build` options that pin the build backend to uv.lock's build-system
+    group (the same packages as [build-system] requires, locked)."""
+    pins = Path(session.create_tmp(), "build-system.txt")
+    session.run(
+        *("uv", "export", "--frozen", "--quiet", "--only-group=build-system"),
+        *("--no-hashes", "--no-emit-project", f"--output-file={pins}"),
+    )
+    return [f"--build-constraints={pins}"]
+
+
+# --- installing the package as a user gets it ----------------------------------
+
+# Never part of a wheel, so a change to them needs no rebuild, unless the readme
+# or the hatch settings name one (`not_in_wheel`). Anything else counts: a file
+# this list misses costs a rebuild, never a stale test.
+NOT_IN_WHEEL = ("tests/", "docs/", ".github/", "noxfile.py", "CHANGELOG.md")
+NEVER_SHIPPED = (".pyc", ".pyd", ".pyo")  # hatchling leaves out *.py[cdo] anywhere
+# Environment variables that change what the compiler, the backend or the
+# version (setuptools-scm, through hatch-vcs) make: names, or prefixes of names.
+BUILD_SETTINGS = (
+    *("CC", "CFLAGS", "CPPFLAGS", "LDFLAGS", "LDSHARED", "ARCHFLAGS"),
+    *("MACOSX_DEPLOYMENT_TARGET", "HATCH_", "SETUPTOOLS_SCM_", "VCS_VERSIONING_"),
+)
+
+
+def project(session: nox.Session) -> None:
+    """Install the package from a wheel built from the current source, as a user
+    gets it (never editable: tests import what users import).
+
+    The wheel is built in a venv kept inside the session's and synced to uv.lock's
+    build-system group: an isolated build without remaking the venv every run.
+    It is rebuilt whenever anything it is built from changed (`build_inputs`),
+    so a rerun with no change reinstalls the same wheel, and an edit is always
+    tested.
+    """
+    venv = Path(session.virtualenv.location)
+    kept = venv / "wheel"
+    inputs = build_inputs()
+    wheels = list(kept.glob("*.whl"))
+    record = kept / "built-from.txt"
+    if (
+        len(wheels) == 1
+        and record.is_file()
+        and record.read_text() == f"{inputs} {digest(wheels[0])}\n"
+    ):
+        session.log(f"Nothing {wheels[0].name} is built from changed: not rebuilding.")
+    else:
+        shutil.rmtree(kept, ignore_errors=True)
+        build_venv = venv / "build-venv"
+        if not build_venv.exists():
+            session.run("uv", "venv", "--quiet", "--python", str(venv), str(build_venv))
+        sync(session, "build-system", venv=build_venv)
+        session.run(
+            *("uv", "build", "--wheel", "--no-build-isolation"),
+            *("--python", str(build_venv), "--out-dir", str(kept)),
+        )
+        wheels = list(kept.glob("*.whl"))
+        record.write_text(f"{inputs} {digest(wheels[0])}\n")
+    # `sync` has just removed the package, so a plain install is the cheap one;
+    # the check makes sure, whatever uv does, that what is installed is this wheel.
+    # Copied, never linked to uv's cache: an edit in site-packages (where a
+    # traceback points) would otherwise change the cache, and every reinstall.
+    # One that did (linked before) is mended by a reinstall around the cache.
+    install = ("uv", "pip", "install", "--no-deps", "--link-mode=copy", str(wheels[0]))
+    session.run(*install, "--quiet")
+    if not installed_is(wheels[0], venv):
+        session.run(*install, "--reinstall", "--no-cache")
+        if not installed_is(wheels[0], venv):
+            session.error(f"{venv} does not hold {wheels[0].name} after installing it")
+
+
+def installed_is(wheel: Path, venv: Path) -> bool:
+    """Whether the venv holds exactly this wheel, by its installed RECORD: that
+    has the wheel's own lines (for a file of the wheel's .data directory, which
+    the installer moves, its hash), installers add theirs (ignored), and every
+    file it lists still has its hash (not so after an edit in site-packages)."""
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/RECORD"))
+        built = archive.read(name).decode().splitlines()
+    dist_info = name.split("/")[0]
+    installed = [*venv.glob(f"lib/*/site-packages/{dist_info}/RECORD")]
+    installed += venv.glob(f"Lib/site-packages/{dist_info}/RECORD")  # Windows
+    if len(installed) != 1:
+        return False
+    as_installed = installed[0].read_text().splitlines()
+    data = dist_info.replace(".dist-info", ".data/")
+    moved = [line for line in built if line.startswith(data)]
+    site_packages = installed[0].parent.parent
+    return (
+        set(built) - set(moved) <= set(as_installed)
+        and record_hashes(moved) <= record_hashes(as_installed)
+        and all(
+            record_hash(site_packages / path) == hashed
+            for path, hashed, _ in csv.reader(as_installed)
+            if hashed  # RECORD itself has none
+        )
+    )
+
+
+def record_hashes(lines: list[str]) -> set[str]:
+    return {hashed for _, hashed, _ in csv.reader(lines)}
+
+
+def record_hash(file: Path) -> str | None:
+    """A file's hash as a wheel's RECORD writes it (None when it is gone)."""
+    if not file.is_file():
+        return None
+    sha256 = hashlib.sha256(file.read_bytes()).digest()
+    return "sha256=" + base64.urlsafe_b64encode(sha256).rstrip(b"=").decode()
+
+
+def build_inputs() -> str:
+    """A digest of what a wheel is built from: every file but NOT_IN_WHEEL (with
+    git: those it sees, tracked or not, and in src/ those it ignores too), what
+    the version is made of (the commit, the tags, a dirty tree), and the build
+    settings in the environment."""
+    found = hashlib.sha256()
+    for setting in sorted(n for n in os.environ if n.startswith(BUILD_SETTINGS)):
+        found.update(f"{setting}={os.environ[setting]}\0".encode())
+    if (ROOT / ".git").exists():
+        # Before the first commit there is nothing to describe.
+        head = git("describe", "--tags", "--long", "--dirty", "--always", check=False)
+        tags = git("for-each-ref", "refs/tags")  # a new one may be the version
+        found.update(f"{head}\0{tags}\0".encode())
+        listed = git("ls-files", "-z", "--cached", "--others", "--exclude-standard")
+        # In src/ a file git ignores may still be in the wheel (hatchling reads
+        # the root .gitignore only, and ships artifacts): all count but bytecode.
+        listed += git("ls-files", "-z", "--others", "--", "src")
+        paths = sorted(set(filter(None, listed.split("\0"))))
+    else:  # an unpacked archive: all but what is hidden here (.nox, .coverage)
+        relative = (p.relative_to(ROOT) for p in ROOT.rglob("*") if p.is_file())
+        paths = sorted(p.as_posix() for p in relative if p.parts[0][0] != ".")
+    skipped = not_in_wheel()
+    for path in paths:
+        if path.startswith(skipped) or path.endswith(NEVER_SHIPPED):
+            continue  # never in a wheel
+        # A linked folder or a submodule is one entry to git, and hatchling
+        # builds from every file in it.
+        file = ROOT / path
+        inside = sorted(file.rglob("*")) if file.is_dir() else [file]
+        for each in (f for f in inside if f.is_file()):  # else deleted, still in git
+            name = each.relative_to(ROOT).as_posix()
+            found.update(f"{name}\0".encode() + each.read_bytes() + b"\0")
+    return found.hexdigest()
+
+
+def not_in_wheel() -> tuple[str, ...]:
+    """NOT_IN_WHEEL, but for those that the metadata or the wheel's build
+    settings name (a readme plugin's fragments, a force-include, shared data):
+    they may be in the wheel. hatch.toml, rarely used, counts whole."""
+    hatch = PYPROJECT.get("tool", {}).get("hatch", {})
+    build = {k: v for k, v in hatch.get("build", {}).items() if k != "targets"}
+    wheel = hatch.get("build", {}).get("targets", {}).get("wheel")
+    project = PYPROJECT["project"]
+    named = repr([project.get("readme"), project.get("license-files")])
+    named += repr([hatch.get("metadata"), build, wheel])
+    hatch_toml = ROOT / "hatch.toml"
+    named += hatch_toml.read_text() if hatch_toml.is_file() else ""
+    return tuple(p for p in NOT_IN_WHEEL if p.rstrip("/") not in named)
+
+
+def git(*args: str, check: bool = True) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=ROOT, capture_output=True, text=True, check=check
+    ).stdout
