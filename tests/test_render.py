@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import email
+import html as htmllib
 import itertools
 import re
 import subprocess
@@ -14,7 +16,18 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import Render
-from helpers import ROOT, SUPPORTED_PYTHONS, git_commit_all, run
+from helpers import (
+    IN_CI,
+    ROOT,
+    SUPPORTED_PYTHONS,
+    _candidate_dirs,
+    _probe,
+    git_commit_all,
+    nox,
+    run,
+    venv_python,
+)
+from markdown_it import MarkdownIt
 
 LICENSES = ("MIT", "Apache-2.0", "BSD-3-Clause", "GPL-3.0-or-later")
 LICENSE_FIRST_LINES = {
@@ -160,13 +173,49 @@ def test_vcs_dev_versions_have_no_local_part(render: Render, tmp_path: Path) -> 
     assert re.fullmatch(r"0\.3\.1\.dev1", version), version
 
 
-def test_answers_with_quotes_still_give_valid_toml(render: Render) -> None:
+# Every special character of every format these answers reach: TOML, Python
+# docstrings, Markdown, YAML (the answers file) and the plain-text LICENSE.
+AWKWARD_DESCRIPTION = (
+    'Say "hi" \\ \\x \\N{} \'\'\' """ \u2014 \u201cit\u2019s\u201d \uff26\uff55\uff4c\uff4c'
+    " \U0001f680 *b* _i_ snake_case `c` <b>&amp; [a](b) ~~s~~ $x$ #1 | {{ jinja }}"
+    " {% raw %} : - yes # no"
+)
+AWKWARD_NAME = 'Ada "Countess" Lovelace (n\u00e9e Byron) <a@b> & co; \\o/'
+
+
+def markdown_text(html: str) -> str:
+    """The text a Markdown renderer shows for an HTML fragment."""
+    return htmllib.unescape(re.sub(r"<[^>]+>", "", html)).strip()
+
+
+def test_awkward_answers_reach_every_format_escaped(render: Render) -> None:
     project = render(
-        description='Says "hello" \\ politely', author_name='Ada "Countess" Lovelace'
+        project_name="a._b_.c",
+        description=AWKWARD_DESCRIPTION,
+        author_name=AWKWARD_NAME,
     )
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
-    assert pyproject["project"]["description"] == 'Says "hello" \\ politely'
-    assert pyproject["project"]["authors"][0]["name"] == 'Ada "Countess" Lovelace'
+    assert pyproject["project"]["description"] == AWKWARD_DESCRIPTION
+    assert pyproject["project"]["authors"][0]["name"] == AWKWARD_NAME
+    init = (project / "src" / "a_b_c" / "__init__.py").read_text()
+    assert ast.get_docstring(ast.parse(init), clean=False) == AWKWARD_DESCRIPTION
+    assert init.isascii()  # look-alikes as escapes: no RUF001-RUF003 to trip
+    # Rendered as Markdown, the README shows the name and description as typed.
+    html = (
+        MarkdownIt("commonmark")
+        .enable(["table", "strikethrough"])
+        .render((project / "README.md").read_text())
+    )
+    heading, paragraph = re.search(r"<h1>(.*?)</h1>\s*<p>(.*?)</p>", html).groups()
+    assert markdown_text(heading) == "a._b_.c"
+    assert markdown_text(paragraph) == AWKWARD_DESCRIPTION
+    assert (project / "LICENSE").read_text().splitlines()[2].endswith(AWKWARD_NAME)
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["description"] == AWKWARD_DESCRIPTION
+    assert answers["author_name"] == AWKWARD_NAME
+    run(sys.executable, "-m", "ruff", "check", "--quiet", cwd=project)
+    run(sys.executable, "-m", "ruff", "format", "--check", "--quiet", cwd=project)
+    run(sys.executable, "-m", "validate_pyproject", "pyproject.toml", cwd=project)
 
 
 def test_answers_file_records_the_answers(render: Render) -> None:
@@ -176,8 +225,9 @@ def test_answers_file_records_the_answers(render: Render) -> None:
     assert answers["module_name"] == "fancy_name"
     assert answers["license"] == "Apache-2.0"
     # Computed values are not answers: they must not freeze into the file.
-    assert "python_versions" not in answers
-    assert "stdlib_module_names" not in answers
+    computed = {"python_versions", "free_threaded_versions", "reserved_names",
+                "answer_rules", "earlier_answers"}  # fmt: skip
+    assert not computed & set(answers)
 
 
 def test_copy_works_without_trust(template_snapshot: Path, tmp_path: Path) -> None:
@@ -188,3 +238,62 @@ def test_copy_works_without_trust(template_snapshot: Path, tmp_path: Path) -> No
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "project" / "pyproject.toml").is_file()
+
+
+# --- what runs on nox's Python --------------------------------------------------
+
+# The noxfile, tools/ and the C variant's build hook run on whichever Python runs
+# nox (CI's 3.13, a user's own), not on the package's Pythons; nox runs on 3.10
+# and newer. pyproject.toml holds ruff to that for them, and `nox -s typecheck`
+# checks them with mypy for it.
+OLDEST_NOX_PYTHON = "3.10"
+
+
+def oldest_nox_python() -> Path:
+    """Python 3.10 from this machine; with CI=true its absence fails the test."""
+    for directory in _candidate_dirs():
+        candidate = directory / f"python{OLDEST_NOX_PYTHON}"
+        probed = _probe(candidate) if candidate.is_file() else None
+        if probed and probed[0] == OLDEST_NOX_PYTHON:
+            return probed[1]
+    message = (
+        f"Python {OLDEST_NOX_PYTHON}, the oldest that runs nox, is not on this "
+        f"machine: `uv python install {OLDEST_NOX_PYTHON}` gets it"
+    )
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("variant", ["pure", "c-extension"])
+def test_noxfile_tools_and_build_hook_run_on_the_oldest_python_that_runs_nox(
+    render: Render, tmp_path: Path, variant: str
+) -> None:
+    python = oldest_nox_python()
+    # The newest min_python: ruff's target there is furthest from 3.10.
+    project = render(variant=variant, min_python=SUPPORTED_PYTHONS[-1])
+    git_commit_all(project)
+    venv = tmp_path / "venv"
+    uv = (sys.executable, "-m", "uv")
+    run(*uv, "venv", "--quiet", "--python", python, venv, cwd=project)
+    requires = tomllib.loads((project / "pyproject.toml").read_text())["build-system"]
+    run(*uv, "pip", "install", "--quiet", "--python", venv_python(venv),
+        "--group", "lint", "--group", "publish", *requires["requires"], cwd=project)  # fmt: skip
+    python_310 = venv_python(venv)
+    listing = run(python_310, "-m", "nox", "--list", cwd=project).stdout
+    assert "typecheck" in listing  # nox imported the noxfile on 3.10
+    run(python_310, "tools/check_ci_mirror.py", cwd=project)
+    assert "usage:" in run(python_310, "tools/publish.py", "--help", cwd=project).stdout
+    if variant == "c-extension":
+        run(python_310, "-c", "import hatch_build", cwd=project)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("min_python", SUPPORTED_PYTHONS)
+def test_lint_passes_for_every_min_python(render: Render, min_python: str) -> None:
+    # The C variant: its noxfile, build hook and tests have the most to lint.
+    project = render(variant="c-extension", min_python=min_python)
+    git_commit_all(project)
+    result = nox(project, "-s", "lint")
+    assert "Session lint was successful" in result.stdout + result.stderr
