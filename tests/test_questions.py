@@ -228,19 +228,24 @@ def test_every_help_text_and_choice_fits_80_columns() -> None:
             assert len("   » ") + len(label) <= WIDTH, f"{name}: {label!r}"
 
 
+def message_after_copy(template: Path, tmp_path: Path, variant: str) -> str:
+    """What copier prints after rendering into ../my-package, as in the README."""
+    clone = tmp_path / variant / "wheelwright"
+    clone.mkdir(parents=True)
+    result = run(
+        sys.executable, "-m", "copier", "copy", "--defaults", "--data",
+        f"variant={variant}", template, "../my-package", cwd=clone,
+    )  # fmt: skip
+    return result.stderr[result.stderr.index("Your package") :]
+
+
 def test_messages_after_copy_and_update_fit_80_columns(
     template_snapshot: Path, tmp_path: Path
 ) -> None:
     for variant in ("pure", "c-extension"):
-        clone = tmp_path / variant / "wheelwright"
-        clone.mkdir(parents=True)
-        # A relative destination, as in the README's command.
-        result = run(
-            sys.executable, "-m", "copier", "copy", "--defaults", "--data",
-            f"variant={variant}", template_snapshot, "../my-package", cwd=clone,
-        )  # fmt: skip
-        message = result.stderr[result.stderr.index("Your package") :]
-        for line in message.splitlines():
+        for line in message_after_copy(
+            template_snapshot, tmp_path, variant
+        ).splitlines():
             assert len(line) <= WIDTH, f"{variant}: {line!r}"
     update_message = copier_yml()["_message_after_update"]
     for line in render_help(update_message, project_name="my-package").splitlines():
@@ -325,3 +330,32 @@ def test_every_question_shows_its_whole_help_at_80_columns(
         child.close(force=True)
     assert "limited_api" in seen
     assert (tmp_path / "project" / "hatch_build.py").is_file()
+
+
+def numbered_steps(message: str) -> list[str]:
+    """The commands of the message's numbered steps, comments dropped."""
+    steps = re.findall(r"(?m)^ +\d\. (.*)$", message)
+    return [step.split("  #")[0].strip() for step in steps]
+
+
+def test_message_after_copy_says_what_each_variants_build_makes(
+    template_snapshot: Path, tmp_path: Path
+) -> None:
+    pure = message_after_copy(template_snapshot, tmp_path, "pure")
+    c_extension = message_after_copy(template_snapshot, tmp_path, "c-extension")
+    assert "`nox -s build` puts the sdist and the wheel" in pure
+    assert "nox -s wheels" not in pure
+    # The C variant's build keeps its one-machine wheel out of dist/.
+    assert "`nox -s build` puts the sdist in dist/" in c_extension
+    assert "`nox -s wheels`" in c_extension
+    for message in (pure, c_extension):
+        # nox with nothing installed but Python: uv, pipx, or a venv of its own.
+        assert "uvx nox" in message
+        assert "pipx run nox" in message
+        assert "python3 -m venv" in message
+        steps = numbered_steps(message)
+        # Commit after the first nox run, so that the uv.lock it writes is in
+        # the first push.
+        assert [s.split()[0] for s in steps] == ["cd", "git", "uvx", "git", "Push"]
+        assert steps[2] == "uvx nox"
+        assert steps[3].startswith("git add -A && git commit")

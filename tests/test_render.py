@@ -28,6 +28,7 @@ from helpers import (
     venv_python,
 )
 from markdown_it import MarkdownIt
+from test_questions import message_after_copy, numbered_steps
 
 LICENSES = ("MIT", "Apache-2.0", "BSD-3-Clause", "GPL-3.0-or-later")
 LICENSE_FIRST_LINES = {
@@ -297,3 +298,22 @@ def test_lint_passes_for_every_min_python(render: Render, min_python: str) -> No
     git_commit_all(project)
     result = nox(project, "-s", "lint")
     assert "Session lint was successful" in result.stdout + result.stderr
+
+
+@pytest.mark.e2e
+def test_the_steps_after_copy_commit_the_project_and_nothing_nox_leaves_behind(
+    template_snapshot: Path, tmp_path: Path
+) -> None:
+    message = message_after_copy(template_snapshot, tmp_path, "pure")
+    project = tmp_path / "pure" / "my-package"
+    init, first_nox, commit = numbered_steps(message)[1:4]  # after cd, before push
+    # This suite's nox, and not every Python's test session: the same files.
+    our_nox = f"{sys.executable} -m nox -s lint typecheck"
+    for step in (init, first_nox.replace("uvx nox", our_nox), commit):
+        run("bash", "-c", step, cwd=project)
+    assert run("git", "status", "--porcelain", cwd=project).stdout == ""
+    committed = run("git", "ls-files", cwd=project).stdout.splitlines()
+    assert "pyproject.toml" in committed
+    assert not [
+        f for f in committed if f.startswith((".nox/", ".mypy_cache/", ".ruff_cache/"))
+    ]
