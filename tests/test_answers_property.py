@@ -24,6 +24,7 @@ import ast
 import email.headerregistry
 import functools
 import html
+import operator
 import os
 import random
 import re
@@ -75,16 +76,28 @@ SPECIALS = {
     "jinja": ["{{", "}}", "{%", "%}", "{#", "#}", "{{ project_name }}", "{% raw %}"],
 }  # fmt: skip
 # Every answer may reach several formats, so every strategy mixes them all.
-special = st.sampled_from(sorted({s for group in SPECIALS.values() for s in group}))
+SPECIALS_FLAT = sorted({s for group in SPECIALS.values() for s in group})
+special = st.sampled_from(SPECIALS_FLAT)
 any_character = st.characters(codec=None)  # any code point but surrogates
 text = st.lists(
     st.one_of(special, st.text(any_character, max_size=3), st.sampled_from("aZ09 .-_")),
     max_size=10,
 ).map("".join)
+# Text a user may well type: printable, the format's specials among it; most
+# of it is accepted, so it exercises the escaping.
+printable = st.lists(
+    st.one_of(
+        st.sampled_from(sorted(s for s in SPECIALS_FLAT if s.isprintable())),
+        st.text(st.characters(exclude_categories=("Cc", "Cs", "Zl", "Zp")), max_size=3),
+    ),
+    min_size=1,
+    max_size=10,
+).map(lambda parts: "".join(parts).strip())
 
 
 def near(valid: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-    """A valid answer, as is or with special characters put in, at either end too."""
+    """A valid answer: as is, with a special character after it (a trailing
+    newline, say), or with special characters put in anywhere."""
     edit = st.tuples(st.integers(min_value=0), special)
 
     def insert(value: str, edits: list[tuple[int, str]]) -> str:
@@ -93,7 +106,16 @@ def near(valid: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
             value = value[:at] + piece + value[at:]
         return value
 
-    return st.builds(insert, valid, st.lists(edit, max_size=2))
+    return st.one_of(
+        valid,
+        # After the end: where `$` (not \Z) let a newline through.
+        st.builds(
+            operator.add,
+            valid,
+            st.one_of(st.sampled_from(["\n", "\r\n", " "]), special),
+        ),
+        st.builds(insert, valid, st.lists(edit, min_size=1, max_size=2)),
+    )
 
 
 def reserved_module_names() -> list[str]:
@@ -110,11 +132,14 @@ ANSWERS: dict[str, st.SearchStrategy[str]] = {
             )
         ),
         st.sampled_from(["pytest", "Typing_Extensions", "a" * 100, "a" * 101, "Nox"]),
+        # Long names, in every line of code they reach.
+        st.from_regex(r"[a-z][a-z0-9-]{25,98}[a-z0-9]", fullmatch=True),
         text,
     ),
     "module_name": st.one_of(
         near(st.from_regex(r"[a-z_][a-z0-9_]{0,15}", fullmatch=True)),
         st.sampled_from(reserved_module_names()),
+        st.from_regex(r"[a-z][a-z0-9_]{30,45}", fullmatch=True),
         # Names of the project's own and of its tools' directories and files.
         st.sampled_from(
             [
@@ -133,10 +158,10 @@ ANSWERS: dict[str, st.SearchStrategy[str]] = {
         text,
     ),
     "description": st.one_of(
-        text, near(st.text(any_character, min_size=1, max_size=40))
+        text, printable, near(st.text(any_character, min_size=1, max_size=40))
     ),
     "author_name": st.one_of(
-        text, near(st.text(any_character, min_size=1, max_size=40))
+        text, printable, near(st.text(any_character, min_size=1, max_size=40))
     ),
     "author_email": st.one_of(
         near(

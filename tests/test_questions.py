@@ -39,6 +39,7 @@ BAD_ANSWERS = {
         ("1abc", "a-z, 0-9 and _, not 0-9 first"),
         ("My-Module", "a-z, 0-9 and _, not 0-9 first"),
         ("my_package\n", "a-z, 0-9 and _, not 0-9 first"),
+        ("a" * 41, "at most 40 characters: shorten it"),
         ("class", "a Python keyword: pick another"),
         ("json", "a standard-library module: rename"),
         ("__future__", "a standard-library module: rename"),
