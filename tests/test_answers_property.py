@@ -46,7 +46,7 @@ from helpers import IN_CI, git_commit_all, nox, require_python
 from hypothesis import HealthCheck, event, given, note, seed, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
-from test_questions import PREFIX, TOOLBAR_WIDTH, questions
+from questionnaire import PREFIX, TOOLBAR_WIDTH, questions
 
 SEED = int(
     os.environ.get("WHEELWRIGHT_HYPOTHESIS_SEED")

@@ -12,15 +12,16 @@ import jinja2
 import pexpect
 import pytest
 import yaml
-from helpers import ROOT, run
-
-# copier puts this before a validator's message, in its prompt's one-line
-# toolbar (which cuts at the terminal's width) and after --data.
-PREFIX = "Validation error for question '{}': "
-WIDTH = 80
-# prompt_toolkit writes a line's last column with a cursor trick (terminals
-# wrap there); a refusal ends one column short, written whole.
-TOOLBAR_WIDTH = WIDTH - 1
+from helpers import run
+from questionnaire import (
+    PREFIX,
+    TOOLBAR_WIDTH,
+    WIDTH,
+    copier_yml,
+    message_after_copy,
+    numbered_steps,
+    questions,
+)
 
 # (question, answer, the line copier ends with). Each is an answer that used to
 # render a broken project (issue 12), or an old refusal kept working.
@@ -94,31 +95,6 @@ CHOICE_CASES = [
     ("license", "WTFPL", "'WTFPL' is not in"),
     ("min_python", "3.9", "'3.9' is not in"),
 ]
-
-
-def copier_yml() -> dict[str, Any]:
-    """copier.yml as copier reads it: its documents merged, includes followed."""
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    def include(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
-        return yaml.safe_load((ROOT / loader.construct_scalar(node)).read_text())
-
-    Loader.add_constructor("!include", include)
-    merged: dict[str, Any] = {}
-    for document in yaml.load_all((ROOT / "copier.yml").read_text(), Loader=Loader):
-        merged |= document or {}
-    return merged
-
-
-def questions() -> dict[str, dict[str, Any]]:
-    """The questions copier asks (computed values have `when: false`)."""
-    return {
-        name: spec
-        for name, spec in copier_yml().items()
-        if not name.startswith("_") and spec.get("when") is not False
-    }
 
 
 def copier_copy(template: Path, destination: Path, *args: str) -> Any:
@@ -229,17 +205,6 @@ def test_every_help_text_and_choice_fits_80_columns() -> None:
             assert len("   » ") + len(label) <= WIDTH, f"{name}: {label!r}"
 
 
-def message_after_copy(template: Path, tmp_path: Path, variant: str) -> str:
-    """What copier prints after rendering into ../my-package, as in the README."""
-    clone = tmp_path / variant / "wheelwright"
-    clone.mkdir(parents=True)
-    result = run(
-        sys.executable, "-m", "copier", "copy", "--defaults", "--data",
-        f"variant={variant}", template, "../my-package", cwd=clone,
-    )  # fmt: skip
-    return result.stderr[result.stderr.index("Your package") :]
-
-
 def test_messages_after_copy_and_update_fit_80_columns(
     template_snapshot: Path, tmp_path: Path
 ) -> None:
@@ -331,12 +296,6 @@ def test_every_question_shows_its_whole_help_at_80_columns(
         child.close(force=True)
     assert "limited_api" in seen
     assert (tmp_path / "project" / "hatch_build.py").is_file()
-
-
-def numbered_steps(message: str) -> list[str]:
-    """The commands of the message's numbered steps, comments dropped."""
-    steps = re.findall(r"(?m)^ +\d\. (.*)$", message)
-    return [step.split("  #")[0].strip() for step in steps]
 
 
 def test_message_after_copy_says_what_each_variants_build_makes(

@@ -17,18 +17,15 @@ import pytest
 import yaml
 from conftest import Render
 from helpers import (
-    IN_CI,
     ROOT,
     SUPPORTED_PYTHONS,
-    _candidate_dirs,
-    _probe,
     git_commit_all,
     nox,
     run,
     venv_python,
 )
 from markdown_it import MarkdownIt
-from test_questions import message_after_copy, numbered_steps
+from questionnaire import message_after_copy, numbered_steps, oldest_nox_python
 
 LICENSES = ("MIT", "Apache-2.0", "BSD-3-Clause", "GPL-3.0-or-later")
 LICENSE_FIRST_LINES = {
@@ -242,28 +239,6 @@ def test_copy_works_without_trust(template_snapshot: Path, tmp_path: Path) -> No
 
 
 # --- what runs on nox's Python --------------------------------------------------
-
-# The noxfile, tools/ and the C variant's build hook run on whichever Python runs
-# nox (CI's 3.13, a user's own), not on the package's Pythons; nox runs on 3.10
-# and newer. pyproject.toml holds ruff to that for them, and `nox -s typecheck`
-# checks them with mypy for it.
-OLDEST_NOX_PYTHON = "3.10"
-
-
-def oldest_nox_python() -> Path:
-    """Python 3.10 from this machine; with CI=true its absence fails the test."""
-    for directory in _candidate_dirs():
-        candidate = directory / f"python{OLDEST_NOX_PYTHON}"
-        probed = _probe(candidate) if candidate.is_file() else None
-        if probed and probed[0] == OLDEST_NOX_PYTHON:
-            return probed[1]
-    message = (
-        f"Python {OLDEST_NOX_PYTHON}, the oldest that runs nox, is not on this "
-        f"machine: `uv python install {OLDEST_NOX_PYTHON}` gets it"
-    )
-    if IN_CI:
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
 
 
 @pytest.mark.e2e

@@ -39,6 +39,7 @@ from helpers import (
     run,
     tool,
 )
+from questionnaire import load_copier_yml
 
 OLD, NEW = "v1.0.0", "v1.1.0"
 PYTHON = "3.11"  # the default min_python, and the Python every machine here has
@@ -489,16 +490,7 @@ def test_old_answers_file_gets_new_question_default_without_prompting(
 
 def copier_yml_at(commit: str) -> dict[str, Any]:
     """A commit's copier.yml, its documents merged (includes left out)."""
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    Loader.add_constructor("!include", lambda loader, node: None)
-    text = git(ROOT, "show", f"{commit}:copier.yml")
-    merged: dict[str, Any] = {}
-    for document in yaml.load_all(text, Loader=Loader):
-        merged |= document if isinstance(document, dict) else {}
-    return merged
+    return load_copier_yml(git(ROOT, "show", f"{commit}:copier.yml"))
 
 
 def offers(commit: str, question: str, choice: str) -> bool:
