@@ -844,6 +844,8 @@ def test_the_readmes_render_command_makes_a_project_its_update_commands_update(
     assert answers(project)["_src_path"] == str(clone)
     git(project, "init", "--quiet", "--initial-branch=main")
     git_commit_all(project, "Start from wheelwright")
+    # The issue: both failed with a traceback, "Unknown revision".
+    run(clone / ".venv" / "bin" / "copier", "check-update", cwd=project)
 
     make_v1_1_0(upstream)  # a new question and file, a changed line, ...
     git_commit_all(upstream, "wheelwright, a little better")
