@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import email
+import html as htmllib
 import itertools
 import re
 import subprocess
@@ -14,7 +16,18 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import Render
-from helpers import ROOT, SUPPORTED_PYTHONS, git_commit_all, run
+from helpers import (
+    ROOT,
+    SUPPORTED_PYTHONS,
+    git_commit_all,
+    lock_project,
+    nox,
+    require_python,
+    run,
+    venv_python,
+)
+from markdown_it import MarkdownIt
+from questionnaire import message_after_copy, numbered_steps, oldest_nox_python
 
 LICENSES = ("MIT", "Apache-2.0", "BSD-3-Clause", "GPL-3.0-or-later")
 LICENSE_FIRST_LINES = {
@@ -160,13 +173,49 @@ def test_vcs_dev_versions_have_no_local_part(render: Render, tmp_path: Path) -> 
     assert re.fullmatch(r"0\.3\.1\.dev1", version), version
 
 
-def test_answers_with_quotes_still_give_valid_toml(render: Render) -> None:
+# Every special character of every format these answers reach: TOML, Python
+# docstrings, Markdown, YAML (the answers file) and the plain-text LICENSE.
+AWKWARD_DESCRIPTION = (
+    'Say "hi" \\ \\x \\N{} \'\'\' """ \u2014 \u201cit\u2019s\u201d \uff26\uff55\uff4c\uff4c'
+    " \U0001f680 *b* _i_ snake_case `c` <b>&amp; [a](b) ~~s~~ $x$ #1 | {{ jinja }}"
+    " {% raw %} : - yes # no"
+)
+AWKWARD_NAME = 'Ada "Countess" Lovelace (n\u00e9e Byron) <a@b> & co; \\o/'
+
+
+def markdown_text(html: str) -> str:
+    """The text a Markdown renderer shows for an HTML fragment."""
+    return htmllib.unescape(re.sub(r"<[^>]+>", "", html)).strip()
+
+
+def test_awkward_answers_reach_every_format_escaped(render: Render) -> None:
     project = render(
-        description='Says "hello" \\ politely', author_name='Ada "Countess" Lovelace'
+        project_name="a._b_.c",
+        description=AWKWARD_DESCRIPTION,
+        author_name=AWKWARD_NAME,
     )
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
-    assert pyproject["project"]["description"] == 'Says "hello" \\ politely'
-    assert pyproject["project"]["authors"][0]["name"] == 'Ada "Countess" Lovelace'
+    assert pyproject["project"]["description"] == AWKWARD_DESCRIPTION
+    assert pyproject["project"]["authors"][0]["name"] == AWKWARD_NAME
+    init = (project / "src" / "a_b_c" / "__init__.py").read_text()
+    assert ast.get_docstring(ast.parse(init), clean=False) == AWKWARD_DESCRIPTION
+    assert init.isascii()  # look-alikes as escapes: no RUF001-RUF003 to trip
+    # Rendered as Markdown, the README shows the name and description as typed.
+    html = (
+        MarkdownIt("commonmark")
+        .enable(["table", "strikethrough"])
+        .render((project / "README.md").read_text())
+    )
+    heading, paragraph = re.search(r"<h1>(.*?)</h1>\s*<p>(.*?)</p>", html).groups()
+    assert markdown_text(heading) == "a._b_.c"
+    assert markdown_text(paragraph) == AWKWARD_DESCRIPTION
+    assert (project / "LICENSE").read_text().splitlines()[2].endswith(AWKWARD_NAME)
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["description"] == AWKWARD_DESCRIPTION
+    assert answers["author_name"] == AWKWARD_NAME
+    run(sys.executable, "-m", "ruff", "check", "--quiet", cwd=project)
+    run(sys.executable, "-m", "ruff", "format", "--check", "--quiet", cwd=project)
+    run(sys.executable, "-m", "validate_pyproject", "pyproject.toml", cwd=project)
 
 
 def test_answers_file_records_the_answers(render: Render) -> None:
@@ -176,8 +225,9 @@ def test_answers_file_records_the_answers(render: Render) -> None:
     assert answers["module_name"] == "fancy_name"
     assert answers["license"] == "Apache-2.0"
     # Computed values are not answers: they must not freeze into the file.
-    assert "python_versions" not in answers
-    assert "stdlib_module_names" not in answers
+    computed = {"python_versions", "free_threaded_versions", "reserved_names",
+                "answer_rules", "earlier_answers"}  # fmt: skip
+    assert not computed & set(answers)
 
 
 def test_copy_works_without_trust(template_snapshot: Path, tmp_path: Path) -> None:
@@ -188,3 +238,66 @@ def test_copy_works_without_trust(template_snapshot: Path, tmp_path: Path) -> No
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "project" / "pyproject.toml").is_file()
+
+
+# --- what runs on nox's Python --------------------------------------------------
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("variant", ["pure", "c-extension"])
+def test_nox_on_its_oldest_python_runs_every_tool_on_a_supported_one(
+    render: Render, tmp_path: Path, variant: str
+) -> None:
+    # nox runs on 3.10 and newer, and imports the noxfile and tools/install.py
+    # in its own process: those two keep to 3.10. The tools the sessions run
+    # (the mirror and pre-commit checkers, publish.py, the build hook) run in
+    # venvs that uv.lock's sync puts on a Python the package supports: here
+    # the newest min_python, the furthest from 3.10.
+    newest = SUPPORTED_PYTHONS[-1]
+    require_python(newest)
+    project = render(variant=variant, min_python=newest)
+    lock_project(project)
+    git_commit_all(project)
+    venv = tmp_path / "nox-on-3.10"
+    uv = (sys.executable, "-m", "uv")
+    run(*uv, "venv", "--quiet", "--python", oldest_nox_python(), venv, cwd=project)
+    run(*uv, "pip", "install", "--quiet", "--python", venv_python(venv), "nox[uv]",
+        cwd=project)  # fmt: skip
+    nox_310 = (venv_python(venv), "-m", "nox")
+    assert "typecheck" in run(*nox_310, "--list", cwd=project).stdout
+    result = run(*nox_310, "-s", "lint", "typecheck", cwd=project)
+    output = result.stdout + result.stderr
+    assert f"Using CPython {newest}" in output  # uv moved the tool venvs
+    assert "CI mirrors nox:" in output
+    assert "pre-commit runs the locked versions" in output
+    usage = run(*nox_310, "-s", "publish_test", "--", "--help", cwd=project).stdout
+    assert "usage: publish.py" in usage
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("min_python", SUPPORTED_PYTHONS)
+def test_lint_passes_for_every_min_python(render: Render, min_python: str) -> None:
+    # The C variant: its noxfile, build hook and tests have the most to lint.
+    project = render(variant="c-extension", min_python=min_python)
+    git_commit_all(project)
+    result = nox(project, "-s", "lint")
+    assert "Session lint was successful" in result.stdout + result.stderr
+
+
+@pytest.mark.e2e
+def test_the_steps_after_copy_commit_the_project_and_nothing_nox_leaves_behind(
+    template_snapshot: Path, tmp_path: Path
+) -> None:
+    message = message_after_copy(template_snapshot, tmp_path, "pure")
+    project = tmp_path / "pure" / "my-package"
+    init, first_nox, commit = numbered_steps(message)[1:4]  # after cd, before push
+    # This suite's nox, and not every Python's test session: the same files.
+    our_nox = f"{sys.executable} -m nox -s lint typecheck"
+    for step in (init, first_nox.replace("uvx nox", our_nox), commit):
+        run("bash", "-c", step, cwd=project)
+    assert run("git", "status", "--porcelain", cwd=project).stdout == ""
+    committed = run("git", "ls-files", cwd=project).stdout.splitlines()
+    assert "pyproject.toml" in committed
+    assert not [
+        f for f in committed if f.startswith((".nox/", ".mypy_cache/", ".ruff_cache/"))
+    ]

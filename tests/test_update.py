@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import copier
+import pexpect
 import pytest
 import yaml
 from helpers import (
@@ -33,10 +34,12 @@ from helpers import (
     git,
     git_commit_all,
     nox,
+    project_env,
     require_python,
     run,
     tool,
 )
+from questionnaire import load_copier_yml
 
 OLD, NEW = "v1.0.0", "v1.1.0"
 PYTHON = "3.11"  # the default min_python, and the Python every machine here has
@@ -53,8 +56,8 @@ NEW_QUESTION_YAML = f"""
   help: Who answers contributors' questions (an email address or a URL)
   default: "{{{{ author_email }}}}"
 """
-CONTRIBUTING_JINJA = f"""\
-# Contributing to {{{{ project_name }}}}
+SUPPORT_JINJA = f"""\
+# Getting help with {{{{ project_name }}}}
 
 Questions and patches: {{{{ {NEW_QUESTION} }}}}.
 Run `nox` before you open a pull request: it runs what CI runs.
@@ -82,7 +85,7 @@ def make_v1_1_0(template: Path) -> None:
     copier_yml.write_text(
         copier_yml.read_text().rstrip("\n") + "\n" + NEW_QUESTION_YAML
     )
-    (template / "template" / "CONTRIBUTING.md.jinja").write_text(CONTRIBUTING_JINJA)
+    (template / "template" / "SUPPORT.md.jinja").write_text(SUPPORT_JINJA)
     # A new ruff rule, in the file where users add their dependencies.
     pyproject = template / "template" / "pyproject.toml.jinja"
     text = pyproject.read_text()
@@ -96,10 +99,12 @@ def make_v1_1_0(template: Path) -> None:
     line = last_line(changelog.read_text())
     assert "{" not in line, f"the last line of {changelog} is Jinja: {line!r}"
     edit(changelog, line, line + CHANGELOG_SUFFIX)
-    # A comment at the top of the files whose bottom users extend.
-    for name in ("noxfile.py.jinja", ".github/workflows/ci.yml.jinja"):
-        path = template / "template" / name
-        path.write_text(f"{MARK}\n{path.read_text()}")
+    # A comment near the top of the files whose bottom users extend (in the
+    # noxfile after its shebang and script block, which must come first).
+    ci = template / "template" / ".github" / "workflows" / "ci.yml.jinja"
+    ci.write_text(f"{MARK}\n{ci.read_text()}")
+    noxfile = template / "template" / "noxfile.py.jinja"
+    edit(noxfile, "# ///\n", f"# ///\n{MARK}\n")
 
 
 @pytest.fixture(scope="module")
@@ -161,8 +166,10 @@ def tree(project: Path) -> dict[str, bytes]:
 
 
 def assert_same_tree(project: Path, expected: Path) -> None:
-    """The project has exactly the files of `expected`, with the same contents."""
+    """The project has exactly the files of `expected`, with the same contents,
+    but for uv.lock, which the project's nox runs write and copier never does."""
     got, want = tree(project), tree(expected)
+    got.pop("uv.lock", None)
     assert sorted(got) == sorted(want), f"{project} vs {expected}"
     differing = sorted(name for name in got if got[name] != want[name])
     assert not differing, f"files that differ from {expected}: {differing}"
@@ -233,9 +240,9 @@ USER_DEPENDENCY = "packaging>=24"
 USER_SESSION = '''
 
 @nox.session
-def docs(session: nox.Session) -> None:
-    """Build the documentation (CI job: docs)."""
-    session.run("python", "-c", "print('docs')")
+def audit(session: nox.Session) -> None:
+    """Audit the dependencies (CI job: audit)."""
+    session.run("python", "-c", "print('audit')")
 '''
 
 
@@ -248,17 +255,20 @@ def add_user_edits(project: Path) -> None:
          f'dependencies = ["{USER_DEPENDENCY}"]')  # fmt: skip
     noxfile = project / "noxfile.py"
     noxfile.write_text(noxfile.read_text() + USER_SESSION)
-    # The docs job is the lint job with another session, as a user would copy it.
+    # The audit job is the lint job with another session, as a user would copy
+    # it; like every check, it gates publishing.
     ci = project / ".github" / "workflows" / "ci.yml"
     text = ci.read_text()
     lint_job = re.search(r"(?ms)^  lint:\n.*?^      - run: nox -s lint\n", text)
     assert lint_job, f"no lint job in {ci}"
-    docs_job = (
+    audit_job = (
         lint_job[0]
-        .replace("  lint:\n", "  docs:\n", 1)
-        .replace("nox -s lint", "nox -s docs")
+        .replace("  lint:\n", "  audit:\n", 1)
+        .replace("name: lint", "name: audit")
+        .replace("nox -s lint", "nox -s audit")
     )
-    ci.write_text(text.rstrip("\n") + "\n\n" + docs_job)
+    text = re.sub(r"(?m)^(    needs: \[.*)\]$", r"\1, audit]", text)
+    ci.write_text(text.rstrip("\n") + "\n\n" + audit_job)
     git_commit_all(project, "User edits")
 
 
@@ -285,23 +295,23 @@ def test_update_brings_template_changes_and_keeps_user_edits(
     assert_merged_cleanly(project)
     assert answers(project)["_commit"] == NEW
     # The template change arrived...
-    assert (project / "CONTRIBUTING.md").is_file()
+    assert (project / "SUPPORT.md").is_file()
     assert NEW_RULE in pyproject(project)["tool"]["ruff"]["lint"]["extend-select"]
     assert last_line((project / "CHANGELOG.md").read_text()).endswith(CHANGELOG_SUFFIX)
     noxfile = (project / "noxfile.py").read_text()
     ci = (project / ".github" / "workflows" / "ci.yml").read_text()
-    assert noxfile.startswith(MARK + "\n")
+    assert f"# ///\n{MARK}\n" in noxfile
     assert ci.startswith(MARK + "\n")
     # ...and every user edit survived it.
     assert (project / "src" / MODULE / "text.py").read_text().endswith(USER_FUNCTION)
     assert (project / "tests" / "test_user.py").read_text() == USER_TEST
     assert pyproject(project)["project"]["dependencies"] == [USER_DEPENDENCY]
     assert noxfile.endswith(USER_SESSION)
-    assert "\n  docs:\n" in ci
-    assert ci.rstrip("\n").endswith("      - run: nox -s docs")
+    assert "\n  audit:\n" in ci
+    assert ci.rstrip("\n").endswith("      - run: nox -s audit")
 
     git_commit_all(project, f"Update to wheelwright {NEW}")
-    # lint runs the CI-mirror checker: the user's docs session still has its job.
+    # lint runs the CI-mirror checker: the user's audit session still has its job.
     result = nox(project, "-s", "lint", f"test-{PYTHON}")
     output = result.stdout + result.stderr
     assert "CI mirrors nox:" in output
@@ -351,7 +361,7 @@ def test_conflicting_edit_leaves_markers_that_git_flags(
     assert "Resolve these conflict markers, then rerun:" in lint.stdout + lint.stderr
     assert "CHANGELOG.md:" in lint.stdout + lint.stderr
     # The rest of the update merged: the new file is there, the answers moved on.
-    assert (project / "CONTRIBUTING.md").is_file()
+    assert (project / "SUPPORT.md").is_file()
     assert answers(project)["_commit"] == NEW
 
 
@@ -376,11 +386,15 @@ def test_switching_variant_on_update_both_ways_keeps_sessions_green(
     git_commit_all(project, "Switch to the C extension")
     nox(project, *sessions)
     assert f"src/{MODULE}/_core.c" in sdist_members(project)
+    git_commit_all(project, "Lock")  # the uv.lock that nox wrote, as it says to
+    lock = (project / "uv.lock").read_bytes()
 
     timed_update(project, "--data", "variant=pure")
     assert answers(project)["variant"] == "pure"
     assert_merged_cleanly(project)
     assert_same_tree(project, fresh_pure)
+    # copier leaves the lock alone; the next nox run brings it up to date.
+    assert (project / "uv.lock").read_bytes() == lock
     assert not [name for name in tree(project) if "/_core" in name]
     git_commit_all(project, "Back to pure Python")
     nox(project, *sessions)
@@ -476,39 +490,84 @@ def test_old_answers_file_gets_new_question_default_without_prompting(
     assert {
         k: v for k, v in new_answers.items() if k not in {NEW_QUESTION, "_commit"}
     } == {k: v for k, v in old_answers.items() if k != "_commit"}
-    assert (
-        f"Questions and patches: {email}." in (project / "CONTRIBUTING.md").read_text()
-    )
+    assert f"Questions and patches: {email}." in (project / "SUPPORT.md").read_text()
     assert_merged_cleanly(project)
+
+
+# --- earlier versions, from this repository's own history -------------------------
+
+
+def copier_yml_at(commit: str) -> dict[str, Any]:
+    """A commit's copier.yml, its documents merged (includes left out)."""
+    return load_copier_yml(git(ROOT, "show", f"{commit}:copier.yml"))
+
+
+def offers(commit: str, question: str, choice: str) -> bool:
+    """Whether a commit's copier.yml offers a choice. A value kept only so that
+    old answers stop with a message has "refused" in its label: not offered."""
+    choices = copier_yml_at(commit).get(question, {}).get("choices", {})
+    pairs = (
+        choices.items()
+        if isinstance(choices, dict)
+        else zip(choices, choices, strict=True)
+    )
+    return any(value == choice and "refused" not in label for label, value in pairs)
+
+
+def template_commits() -> list[str]:
+    """Every commit of this repository that changed the template, newest first."""
+    commits = git(ROOT, "rev-list", "HEAD", "--", "copier.yml", "template").split()
+    if not commits:
+        pytest.fail(f"no history in {ROOT}: the update tests need a full clone")
+    return commits
 
 
 def newest_commit_offering(choice: str) -> str:
     """The newest commit of this repository whose copier.yml offered a
     min_python choice: the template a user's old project came from."""
-    for commit in git(ROOT, "rev-list", "HEAD", "--", "copier.yml").split():
-        copier_yml = yaml.safe_load(git(ROOT, "show", f"{commit}:copier.yml"))
-        if choice in copier_yml["min_python"]["choices"]:
+    for commit in template_commits():
+        if offers(commit, "min_python", choice):
             return commit
     pytest.fail(f"no commit of {ROOT} offers min_python {choice}: is its history here?")
+
+
+def oldest_commit_with(fragment: str) -> str:
+    """The oldest commit whose template has a file with `fragment` in its path."""
+    for commit in reversed(template_commits()):
+        if fragment in git(ROOT, "ls-tree", "-r", "--name-only", commit, "template"):
+            return commit
+    pytest.fail(f"no commit of {ROOT} has a template file named like {fragment}")
+
+
+def extract(commit: str, destination: Path) -> Path:
+    """A commit's files, as `git archive` gives them."""
+    archive = subprocess.run(["git", "-C", ROOT, "archive", commit], capture_output=True,
+                             check=True).stdout  # fmt: skip
+    destination.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(destination, filter="data")
+    return destination
+
+
+def history_repo(template_snapshot: Path, tmp_path: Path, old_commit: str) -> Path:
+    """A template repository: an earlier commit of this one tagged v0.1.0, then
+    the working tree (uncommitted changes included) tagged v0.2.0."""
+    repo = extract(old_commit, tmp_path / "wheelwright")
+    git_commit_all(repo, "wheelwright 0.1.0")
+    git(repo, "tag", "v0.1.0")
+    for old in (p for p in repo.iterdir() if p.name != ".git"):
+        shutil.rmtree(old) if old.is_dir() else old.unlink()
+    shutil.copytree(template_snapshot, repo, dirs_exist_ok=True)
+    git_commit_all(repo, "wheelwright 0.2.0")
+    git(repo, "tag", "v0.2.0")
+    return repo
 
 
 def test_a_project_on_python_3_10_stops_the_update_with_the_fix(
     template_snapshot: Path, tmp_path: Path
 ) -> None:
     # The template as it was when it offered 3.10, tagged v0.1.0; then today's.
-    repo = tmp_path / "wheelwright"
-    repo.mkdir()
-    old = newest_commit_offering("3.10")
-    archive = subprocess.run(["git", "-C", ROOT, "archive", old], capture_output=True,
-                             check=True).stdout  # fmt: skip
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(repo, filter="data")
-    git_commit_all(repo, "wheelwright 0.1.0")
-    git(repo, "tag", "v0.1.0")
-    shutil.rmtree(repo / "template")
-    shutil.copytree(template_snapshot, repo, dirs_exist_ok=True)
-    git_commit_all(repo, "wheelwright 0.2.0")
-    git(repo, "tag", "v0.2.0")
+    repo = history_repo(template_snapshot, tmp_path, newest_commit_offering("3.10"))
     project = render_at(repo, tmp_path / "project", "v0.1.0", min_python="3.10")
 
     result = copier_cli(project, "update", "--defaults", check=False)
@@ -527,3 +586,282 @@ def test_a_project_on_python_3_10_stops_the_update_with_the_fix(
     assert answers(project)["_commit"] == "v0.2.0"
     assert pyproject(project)["project"]["requires-python"] == ">=3.11"
     assert "test-3.10" not in nox_test_sessions(project)
+
+
+# --- earlier answers the rules now refuse ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "old_answer", "new_answer"),
+    [
+        # The first version's validator took both; each renders a broken project.
+        ("author_email", "josé@example.com", "jose@example.com"),
+        ("module_name", "__future__", "future_tools"),
+    ],
+)
+def test_an_answer_the_rules_now_refuse_stops_the_update_instead_of_being_replaced(
+    template_snapshot: Path,
+    tmp_path: Path,
+    question: str,
+    old_answer: str,
+    new_answer: str,
+) -> None:
+    first_version = template_commits()[-1]
+    repo = history_repo(template_snapshot, tmp_path, first_version)
+    project = render_at(repo, tmp_path / "project", "v0.1.0", **{question: old_answer})
+    before = answers(project)
+    assert before[question] == old_answer
+
+    # copier drops a stored answer its validator refuses and, with --defaults,
+    # renders the default instead (the package renamed, the email changed).
+    result = copier_cli(project, "update", "--defaults", check=False)
+    assert result.returncode != 0
+    line = last_line(result.stderr)
+    assert "Validation error for question 'earlier_answers': " in line
+    assert f"{question}={json.dumps(old_answer, ensure_ascii=False)} (" in line
+    assert f"rerun with --data {question}=<new value>." in line
+    assert git(project, "status", "--porcelain") == ""  # nothing touched
+    assert answers(project) == before
+
+    timed_update(project, "--data", f"{question}={new_answer}")
+    after = answers(project)
+    assert (after[question], after["_commit"]) == (new_answer, "v0.2.0")
+    # Every other answer is the one it was.
+    unchanged = set(before) - {question, "_commit"}
+    assert {k: after[k] for k in unchanged} == {k: before[k] for k in unchanged}
+
+
+# --- every edit survives an update from every earlier version ---------------------
+
+# Files users do not edit: copier owns the answers file.
+NOT_EDITED = {".copier-answers.yml"}
+COMMENT = {".py": "# ", ".toml": "# ", ".yml": "# ", ".c": "// ", ".pyi": "# ", "": ""}
+
+
+def edit_every_file(project: Path) -> dict[str, list[str]]:
+    """Add a line in the middle and one at the end of every file a user may
+    edit, as a user would; return the lines each file got."""
+    edits: dict[str, list[str]] = {}
+    for name in tree(project):
+        if name in NOT_EDITED:
+            continue
+        path = project / name
+        lines = path.read_text().splitlines(keepends=True)
+        comment = COMMENT.get(path.suffix, "# " if name == ".gitignore" else "")
+        mine = [f"{comment}the user's line in the middle of {name}\n",
+                f"{comment}the user's line at the end of {name}\n"]  # fmt: skip
+        middle = len(lines) // 2
+        if lines and not lines[-1].endswith("\n"):
+            lines[-1] += "\n"
+        path.write_text("".join([*lines[:middle], mine[0], *lines[middle:], mine[1]]))
+        edits[name] = mine
+    git_commit_all(project, "The user's edits, in every file")
+    return edits
+
+
+def conflicted_files(project: Path) -> set[str]:
+    markers = re.compile(rb"(?m)^(<{7}|>{7}) ")
+    return {name for name, content in tree(project).items() if markers.search(content)}
+
+
+@pytest.mark.parametrize(
+    ("variant", "which"),
+    [("pure", "first"), ("c-extension", "first"), ("pure", "last-with-3.10"),
+     ("c-extension", "last-with-3.10")],
+)  # fmt: skip
+def test_every_edit_survives_an_update_from_an_earlier_version_or_stands_as_a_conflict(
+    template_snapshot: Path, tmp_path: Path, variant: str, which: str
+) -> None:
+    first = (
+        oldest_commit_with("_core.c") if variant != "pure" else template_commits()[-1]
+    )
+    old = first if which == "first" else newest_commit_offering("3.10")
+    repo = history_repo(template_snapshot, tmp_path, old)
+    answers_at_old = {"variant": variant} if variant != "pure" else {}
+    project = render_at(repo, tmp_path / "project", "v0.1.0", **answers_at_old)
+    edits = edit_every_file(project)
+    assert len(edits) >= 10
+
+    timed_update(project)  # the newest tag: the working tree
+    assert answers(project)["_commit"] == "v0.2.0"
+
+    after = tree(project)
+    conflicted = conflicted_files(project)
+    print(f"from {old[:8]} ({variant}): conflicts in {sorted(conflicted)}")
+    for name, lines in edits.items():
+        assert name in after, f"the update deleted {name}, which the user edited"
+        text = after[name].decode()
+        for line in lines:
+            assert line in text, f"the update lost {line!r} from {name}"
+    # A conflict is visible: git lists the file as unmerged, and so does
+    # `git diff --check` (the project's lint session fails on it too).
+    unmerged = set(git(project, "diff", "--name-only", "--diff-filter=U").split())
+    assert conflicted <= unmerged
+    if conflicted:
+        check = run("git", "diff", "--check", cwd=project, check=False)
+        assert {
+            line.split(":")[0] for line in check.stdout.splitlines() if ":" in line
+        } >= conflicted
+    assert not [name for name in after if name.endswith(".rej")]
+
+
+# --- files: the template never drops one ------------------------------------------
+
+
+def rendered_paths(template: Path, destination: Path, **answers: Any) -> set[str]:
+    copier.run_copy(str(template), destination, data=answers, defaults=True, quiet=True)
+    return {
+        p.relative_to(destination).as_posix()
+        for p in destination.rglob("*")
+        if p.is_file()
+    }
+
+
+def test_no_earlier_version_rendered_a_file_that_the_template_now_drops(
+    template_snapshot: Path, tmp_path: Path
+) -> None:
+    """copier deletes a file the new version no longer renders, edits and all
+    (see the next test), so no version may drop one that an earlier version
+    rendered: checked against every commit of this repository's history."""
+    now = {
+        variant: rendered_paths(template_snapshot, tmp_path / f"now-{variant}", variant=variant)
+        for variant in ("pure", "c-extension")
+    }  # fmt: skip
+    checked = 0
+    for commit in template_commits():
+        template = extract(commit, tmp_path / commit)
+        for variant in ("pure", "c-extension"):
+            answers_then = {"variant": variant}
+            if variant != "pure" and not offers(commit, "variant", variant):
+                continue
+            if not offers(commit, "variant", "pure"):
+                answers_then = {}  # before the variant question: pure only
+            then = rendered_paths(
+                template, tmp_path / f"{commit}-{variant}", **answers_then
+            )
+            dropped = then - now[variant]
+            assert not dropped, (
+                f"{commit[:8]} rendered {sorted(dropped)} for variant={variant}; the "
+                "working tree does not, so `copier update` would delete them, with the "
+                "user's edits: keep rendering them (README, 'Updating a project')"
+            )
+            checked += 1
+    assert checked >= len(template_commits())
+
+
+# The file both tests below retire, and the user's line in it.
+RETIRED = "CHANGELOG.md"
+USER_LINE = "- My own entry, which no update may take away."
+
+
+def project_with_a_retired_file(
+    template_snapshot: Path, tmp_path: Path, retire: Callable[[Path], None]
+) -> Path:
+    """v1.0.0 is the working tree; v1.1.0 retires CHANGELOG.md as `retire`
+    says; the project, made at v1.0.0, has the user's line in that file."""
+    repo = tmp_path / "wheelwright"
+    shutil.copytree(template_snapshot, repo)
+    git_commit_all(repo, "wheelwright 1.0.0")
+    git(repo, "tag", OLD)
+    retire(repo / "template" / f"{RETIRED}.jinja")
+    git_commit_all(repo, "wheelwright 1.1.0")
+    git(repo, "tag", NEW)
+    project = render_at(repo, tmp_path / "project", OLD)
+    changelog = project / RETIRED
+    changelog.write_text(changelog.read_text() + USER_LINE + "\n")
+    git_commit_all(project, "The user's changelog entry")
+    return project
+
+
+def test_copier_deletes_an_edited_file_a_new_version_drops_so_none_may_drop_one(
+    template_snapshot: Path, tmp_path: Path
+) -> None:
+    """Why the template never drops a file: copier deletes it, edits and all,
+    exits 0, and `git diff --check` is clean. Only git still has it."""
+    project = project_with_a_retired_file(template_snapshot, tmp_path, Path.unlink)
+    result = timed_update(project)
+    assert result.returncode == 0
+    assert not (project / RETIRED).exists()
+    assert run("git", "diff", "--check", cwd=project, check=False).returncode == 0
+    assert git(project, "status", "--porcelain", "--", RETIRED) == f"D {RETIRED}"
+    # The message after every update says what to look for, and how to get it back.
+    assert "git checkout HEAD -- <file>" in result.stderr
+    run("git", "checkout", "HEAD", "--", RETIRED, cwd=project)
+    assert USER_LINE in (project / RETIRED).read_text()
+
+
+def test_a_file_retired_by_keeping_its_path_keeps_the_users_edits(
+    template_snapshot: Path, tmp_path: Path
+) -> None:
+    """The way the template retires a file: it keeps rendering it, its content
+    a note; the user's edits stay (or stand as a conflict), never deleted."""
+
+    def keep_with_a_note(path: Path) -> None:
+        path.write_text(
+            "<!-- wheelwright no longer uses this file: delete it if you like. -->\n"
+        )
+
+    project = project_with_a_retired_file(template_snapshot, tmp_path, keep_with_a_note)
+    timed_update(project)
+    text = (project / RETIRED).read_text()
+    assert USER_LINE in text
+    assert RETIRED in conflicted_files(project) or "no longer uses this file" in text
+
+
+# --- the README's own commands ------------------------------------------------------
+
+
+def readme_lines(section: str, first: str) -> list[str]:
+    """The commands of the README's sh block in `section` that holds `first`,
+    from `first` on, comments dropped."""
+    readme = (ROOT / "README.md").read_text()
+    body = readme.split(f"\n{section}\n", 1)[1]
+    for block in re.findall(r"```sh\n(.*?)```", body, re.DOTALL):
+        lines = [line.split("  #")[0].strip() for line in block.splitlines()]
+        lines = [line for line in lines if line and not line.startswith("#")]
+        matching = [i for i, line in enumerate(lines) if line.startswith(first)]
+        if matching:
+            return lines[matching[0] :]
+    pytest.fail(f"no sh block in README.md's {section!r} starts a line with {first!r}")
+
+
+@pytest.mark.e2e
+def test_the_readmes_render_command_makes_a_project_its_update_commands_update(
+    template_snapshot: Path, tmp_path: Path
+) -> None:
+    # The clone a user makes; its upstream gets the template's next change.
+    upstream = tmp_path / "upstream"
+    shutil.copytree(template_snapshot, upstream)
+    git_commit_all(upstream, "wheelwright")
+    run("git", "clone", "--quiet", upstream, "wheelwright", cwd=tmp_path)
+    clone = tmp_path / "wheelwright"
+
+    # The render command, verbatim, answering each question with Enter.
+    (render_command,) = readme_lines("From a clone of this repository, with only Python and git:", "python3 -m venv .venv && .venv/bin/python -m pip install --quiet \"copier")[:1]  # fmt: skip
+    child = pexpect.spawn(
+        "bash", ["-c", render_command], cwd=clone, env=project_env(TERM="dumb"),
+        encoding="utf-8", timeout=600, dimensions=(24, 80),
+    )  # fmt: skip
+    try:
+        while child.expect(["\U0001f3a4", pexpect.EOF]) == 0:  # copier's prompt mark
+            child.send("\r")
+    finally:
+        child.close()
+    assert child.exitstatus == 0, child.before
+    project = tmp_path / "my-package"
+    # The answers file names the clone where `copier update` can find it.
+    assert answers(project)["_src_path"] == str(clone)
+    git(project, "init", "--quiet", "--initial-branch=main")
+    git_commit_all(project, "Start from wheelwright")
+    # The issue: both failed with a traceback, "Unknown revision".
+    run(clone / ".venv" / "bin" / "copier", "check-update", cwd=project)
+
+    make_v1_1_0(upstream)  # a new question and file, a changed line, ...
+    git_commit_all(upstream, "wheelwright, a little better")
+
+    for line in readme_lines("## Updating a project", "git -C ../wheelwright pull"):
+        run("bash", "-c", line, cwd=project)
+    assert (project / "SUPPORT.md").is_file()
+    assert last_line((project / "CHANGELOG.md").read_text()).endswith(CHANGELOG_SUFFIX)
+    assert answers(project)["_commit"] != git(clone, "rev-parse", "--short", "HEAD~1")
+    assert_merged_cleanly(project)

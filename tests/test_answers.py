@@ -1,0 +1,205 @@
+"""The reserved names (answers/reserved_names.yml) hold what they claim.
+
+The lists are data so that copier can read them without code of ours; these
+tests hold them to the real thing: every supported Python's standard library
+and keywords, typeshed's stdlib (what mypy resolves), every distribution and
+import name that each dependency group of a rendered project installs, and the
+project's own module names. When a tool gains a dependency, the failure names
+what to add and where.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Render
+from helpers import SUPPORTED_PYTHONS, require_python, run, venv_python
+from questionnaire import copier_yml, oldest_nox_python
+
+MODULE_NAME = re.compile(r"[a-z_][a-z0-9_]*")  # module_name's own pattern
+
+
+def reserved(kind: str) -> dict[str, str]:
+    """Every reserved name of a kind ("modules", "distributions") and its why."""
+    groups = copier_yml()["reserved_names"]["default"][kind]
+    return {name: group["why"] for group in groups for name in group["names"]}
+
+
+def normalize(distribution: str) -> str:
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+def missing_report(missing: dict[str, set[str]], kind: str) -> str:
+    lines = [f"answers/reserved_names.yml lacks these {kind}; add them:"]
+    lines += [f'  "{why}": {sorted(names)}' for why, names in missing.items() if names]
+    return "\n".join(lines)
+
+
+# --- the standard library and keywords ------------------------------------------
+
+PROBE_STDLIB = "import sys, keyword, json; print(json.dumps([sorted(sys.stdlib_module_names), keyword.kwlist]))"
+
+
+@pytest.mark.parametrize("version", ["3.10", *SUPPORTED_PYTHONS])
+def test_every_standard_library_module_and_keyword_is_refused(version: str) -> None:
+    # 3.10 too: nox runs the noxfile and tools/ on it, with the project's
+    # package importable in its sessions.
+    python = oldest_nox_python() if version == "3.10" else require_python(version)
+    names, keywords = json.loads(run(python, "-c", PROBE_STDLIB, cwd=Path.cwd()).stdout)
+    modules = reserved("modules")
+    stdlib = {name for name in names if MODULE_NAME.fullmatch(name)}
+    assert stdlib - set(modules) == set(), missing_report(
+        {"a standard-library module: rename": stdlib - set(modules)}, "modules"
+    )
+    assert {modules[name] for name in stdlib} == {"a standard-library module: rename"}
+    assert {modules.get(word) for word in keywords} == {
+        "a Python keyword: pick another"
+    }
+
+
+# --- what the sessions install ----------------------------------------------------
+
+# Top-level import names and distributions of a virtualenv, as JSON.
+LIST_INSTALLED = """
+import importlib.metadata, json
+found = {}
+for dist in importlib.metadata.distributions():
+    tops = set()
+    for file in dist.files or []:
+        top = file.parts[0]
+        if top.endswith((".dist-info", ".data")) or top in {"..", "__pycache__"}:
+            continue
+        if len(file.parts) == 1:  # a module file: foo.py, foo.cpython-311-x86_64.so
+            if not top.endswith((".py", ".so", ".pyd")):
+                continue
+            top = top.split(".")[0]
+        tops.add(top)
+    found[dist.metadata["Name"]] = sorted(tops)
+print(json.dumps(found))
+"""
+
+# Which session's group installs a name: the order the refusals name them in.
+SESSIONS = (
+    "test", "typecheck", "lint", "docs", "build", "build-system", "publish", "attest",
+    "wheels",
+)  # fmt: skip
+# Groups that are not named after the session that installs them.
+SESSION_OF = {"build-system": "build", "attest": "publish"}
+
+
+def installed(project: Path, venv: Path, *requirements: str) -> dict[str, list[str]]:
+    uv = (sys.executable, "-m", "uv")
+    run(*uv, "venv", "--quiet", "--python", require_python("3.11"), venv, cwd=project)
+    run(*uv, "pip", "install", "--quiet", "--python", venv_python(venv), *requirements,
+        cwd=project)  # fmt: skip
+    listing = run(venv_python(venv), "-c", LIST_INSTALLED, cwd=project).stdout
+    loaded: dict[str, list[str]] = json.loads(listing)
+    return loaded
+
+
+def universal(project: Path, *requirements: str) -> set[str]:
+    """Every distribution a group may install, on any platform and Python."""
+    groups = [r for r in requirements if r.startswith("--group") or r in SESSIONS]
+    others = project.parent / "requirements.in"  # compile reads these from a file
+    others.write_text("\n".join(r for r in requirements if r not in groups) + "\n")
+    # From the oldest Python nox runs on (cibuildwheel needs 3.11).
+    for python in ("3.10", "3.11"):
+        compiled = run(
+            sys.executable, "-m", "uv", "pip", "compile", "--quiet", "--universal",
+            "--python-version", python, "--no-header", "--no-annotate", *groups,
+            others, cwd=project, check=python == "3.11",
+        )  # fmt: skip
+        if compiled.returncode == 0:
+            break
+    return {
+        normalize(line.split("==")[0].split(";")[0].strip())
+        for line in compiled.stdout.splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+
+
+@pytest.mark.e2e
+def test_no_module_or_distribution_the_sessions_install_can_be_taken(
+    render: Render, tmp_path: Path
+) -> None:
+    # The C variant has every group the pure one has, and more.
+    project = render(variant="c-extension")
+    pyproject: dict[str, Any] = tomllib.loads((project / "pyproject.toml").read_text())
+    groups = {session: ("--group", session) for session in SESSIONS}
+    groups["build"] += tuple(pyproject["build-system"]["requires"])
+    assert set(pyproject["dependency-groups"]) - {"dev"} == set(SESSIONS)
+
+    modules, distributions = reserved("modules"), reserved("distributions")
+    missing_modules: dict[str, set[str]] = {}
+    missing_distributions: dict[str, set[str]] = {}
+    typeshed: set[str] = set()
+    for session, requirements in groups.items():
+        found = installed(project, tmp_path / session, *requirements)
+        names = {normalize(name) for name in found} | universal(project, *requirements)
+        tops = {
+            top
+            for tops in found.values()
+            for top in tops
+            # mypyc's helper modules are named after a hash of the build.
+            if MODULE_NAME.fullmatch(top) and not top.endswith("__mypyc")
+        }
+        why = f"nox -s {SESSION_OF.get(session, session)} needs it: rename"
+        missing_modules[why] = tops - set(modules)
+        missing_distributions[why] = names - set(distributions)
+        for versions in (tmp_path / session).rglob("mypy/typeshed/stdlib/VERSIONS"):
+            entries = (
+                line.partition("#")[0] for line in versions.read_text().splitlines()
+            )
+            typeshed |= {
+                module
+                for entry in entries
+                if (module := entry.partition(":")[0].strip()) and "." not in module
+            }
+    assert not any(missing_modules.values()), missing_report(missing_modules, "modules")
+    assert not any(missing_distributions.values()), missing_report(
+        missing_distributions, "distributions"
+    )
+    # What mypy resolves as the standard library (typeshed has __main__, _typeshed).
+    assert typeshed, "no mypy in any session: where does typecheck get it?"
+    assert typeshed - set(modules) == set(), missing_report(
+        {"a standard-library module: rename": typeshed - set(modules)}, "modules"
+    )
+
+
+@pytest.mark.parametrize("variant", ["pure", "c-extension"])
+def test_the_projects_own_module_names_are_refused(
+    render: Render, variant: str
+) -> None:
+    """mypy checks the noxfile, tools/ and tests/ as top-level modules: a package
+    of the same name is a duplicate module to it."""
+    project = render(variant=variant)
+    mypy_files = tomllib.loads((project / "pyproject.toml").read_text())["tool"][
+        "mypy"
+    ]["files"]
+    stems = {
+        path.stem
+        for entry in mypy_files
+        if entry != "src"
+        for path in ([project / entry] if entry.endswith(".py") else (project / entry).glob("*.py"))
+    }  # fmt: skip
+    assert {"noxfile", "publish", "test_package"} <= stems
+    modules = reserved("modules")
+    assert stems - set(modules) == set(), missing_report(
+        {"named like a project file: rename": stems - set(modules)}, "modules"
+    )
+
+
+def test_reserved_names_are_sorted_unique_and_well_formed() -> None:
+    distribution = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")  # normalized (PEP 503)
+    for kind, pattern in (("modules", MODULE_NAME), ("distributions", distribution)):
+        for group in copier_yml()["reserved_names"]["default"][kind]:
+            names = group["names"]
+            assert names == sorted(set(names)), group["why"]
+            if kind == "distributions":
+                assert all(pattern.fullmatch(name) for name in names), group["why"]

@@ -1,0 +1,359 @@
+"""Every answer is refused in one line, or renders a project that is sound.
+
+Property-based (hypothesis): each free-text question gets generated answers
+that mix letters, digits, any Unicode and the special characters of every
+format an answer can reach (TOML, Python strings and docstrings, YAML,
+Markdown, the plain-text LICENSE, and Jinja itself). Each answer must be either
+
+- refused by copier with one line, "Validation error for question '<name>':
+  <why>", that fits copier's 80-column toolbar, rendering nothing; or
+- rendered into a project in which every TOML, YAML and Python file parses,
+  `ruff check` and `ruff format --check` pass, pyproject.toml is valid, and the
+  answer reads back exactly as given from each place it went.
+
+Rendering is in-process (copier's API) to keep each example well under a
+second. A few fixed, adversarial answer sets run the real sessions at the end.
+
+The examples are drawn from a seed: fixed in CI (so a failure reproduces), new
+on each local run, printed either way; WHEELWRIGHT_HYPOTHESIS_SEED=<n> replays one.
+"""
+
+from __future__ import annotations
+
+import ast
+import email.headerregistry
+import functools
+import html
+import operator
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import copier
+import pytest
+import yaml
+from conftest import Render
+from helpers import IN_CI, git_commit_all, nox, require_python
+from hypothesis import HealthCheck, event, given, note, seed, settings
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+from questionnaire import PREFIX, TOOLBAR_WIDTH, questions
+
+SEED = int(
+    os.environ.get("WHEELWRIGHT_HYPOTHESIS_SEED")
+    or (12 if IN_CI else random.SystemRandom().randrange(2**32))
+)
+# Per question. Each example renders a project or is refused (about 0.5 s or
+# 0.15 s here): eight questions, about 300 examples, a minute on two cores.
+EXAMPLES = int(os.environ.get("WHEELWRIGHT_HYPOTHESIS_EXAMPLES", "40"))
+
+# --- what an answer is made of ----------------------------------------------------
+
+SPECIALS = {
+    "toml": ['"', "\\", "'", "'''", '"""', "#", "=", "[", "]", "{", "}", "\b", "\f",
+             "\n", "\r", "\t", "\x00", "\x1f", "\x7f", "\\u00e9", "\\n"],
+    "python": ['"', "'", '"""', "'''", "\\", "\\N", "\\N{DASH}", "\\x", "\\u", "\\0",
+               "{", "}", "%s", "#", "\\\n", "\x00", "\x0c"],
+    "yaml": [": ", "- ", "? ", "#", "&a", "*a", "!tag", "|", ">", "%", "@", "`", "---",
+             "...", "yes", "null", "~", ",", "\x85", "\u2028", "\u2029", "\ufeff",
+             "\ufffe", "\uffff"],
+    "markdown": ["*", "_", "__", "`", "```", "#", "# ", "<b>", "</b>", ">", "[", "]",
+                 "](x)", "!", "&amp;", "&", "~~", "|", "- ", "+ ", "=", "1. ", "1) ",
+                 "\\", "$", "    ", "<!--", "http://x.y", "  "],
+    "text": ["\n", "\r\n", "\r", "\x0b", "\x0c", "\t", " ", "\u00a0", "\u3000"],
+    "unicode": ["\u00e9", "\u2019", "\u2013", "\u201c", "\uff26", "\u0430", "\u202e",
+                "\u2066", "\u200b", "\u0301", "\U0001f680", "\ud800", "\udcff",
+                "\U0001d400", "\u65e5\u672c"],
+    "jinja": ["{{", "}}", "{%", "%}", "{#", "#}", "{{ project_name }}", "{% raw %}"],
+}  # fmt: skip
+# Every answer may reach several formats, so every strategy mixes them all.
+SPECIALS_FLAT = sorted({s for group in SPECIALS.values() for s in group})
+special = st.sampled_from(SPECIALS_FLAT)
+any_character = st.characters(codec=None)  # any code point but surrogates
+text = st.lists(
+    st.one_of(special, st.text(any_character, max_size=3), st.sampled_from("aZ09 .-_")),
+    max_size=10,
+).map("".join)
+# Text a user may well type: printable, the format's specials among it; most
+# of it is accepted, so it exercises the escaping.
+printable = st.lists(
+    st.one_of(
+        st.sampled_from(sorted(s for s in SPECIALS_FLAT if s.isprintable())),
+        st.text(st.characters(exclude_categories=("Cc", "Cs", "Zl", "Zp")), max_size=3),
+    ),
+    min_size=1,
+    max_size=10,
+).map(lambda parts: "".join(parts).strip())
+
+
+def near(valid: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """A valid answer: as is, with a special character after it (a trailing
+    newline, say), or with special characters put in anywhere."""
+    edit = st.tuples(st.integers(min_value=0), special)
+
+    def insert(value: str, edits: list[tuple[int, str]]) -> str:
+        for position, piece in edits:
+            at = position % (len(value) + 1)
+            value = value[:at] + piece + value[at:]
+        return value
+
+    return st.one_of(
+        valid,
+        # After the end: where `$` (not \Z) let a newline through.
+        st.builds(
+            operator.add,
+            valid,
+            st.one_of(st.sampled_from(["\n", "\r\n", " "]), special),
+        ),
+        st.builds(insert, valid, st.lists(edit, min_size=1, max_size=2)),
+    )
+
+
+def reserved_module_names() -> list[str]:
+    from test_answers import reserved
+
+    return sorted(reserved("modules"))
+
+
+ANSWERS: dict[str, st.SearchStrategy[str]] = {
+    "project_name": st.one_of(
+        near(
+            st.from_regex(
+                r"[A-Za-z0-9]([A-Za-z0-9._-]{0,20}[A-Za-z0-9])?", fullmatch=True
+            )
+        ),
+        st.sampled_from(["pytest", "Typing_Extensions", "a" * 100, "a" * 101, "Nox"]),
+        # Long names, in every line of code they reach.
+        st.from_regex(r"[a-z][a-z0-9-]{25,98}[a-z0-9]", fullmatch=True),
+        text,
+    ),
+    "module_name": st.one_of(
+        near(st.from_regex(r"[a-z_][a-z0-9_]{0,15}", fullmatch=True)),
+        st.sampled_from(reserved_module_names()),
+        st.from_regex(r"[a-z][a-z0-9_]{30,45}", fullmatch=True),
+        # Names of the project's own and of its tools' directories and files.
+        st.sampled_from(
+            [
+                "tests",
+                "src",
+                "tools",
+                "text",
+                "_core",
+                "conftest",
+                "test",
+                "_",
+                "__init__",
+            ]
+        ),
+        st.sampled_from(["__pycache__", "match", "type", "case"]),
+        text,
+    ),
+    "description": st.one_of(
+        text, printable, near(st.text(any_character, min_size=1, max_size=40))
+    ),
+    "author_name": st.one_of(
+        text, printable, near(st.text(any_character, min_size=1, max_size=40))
+    ),
+    "author_email": st.one_of(
+        near(
+            st.from_regex(
+                r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,8}(\.[A-Za-z0-9'+_-]{1,4})?"
+                r"@[a-z0-9]([a-z0-9-]{0,6}[a-z0-9])?(\.[a-z]{2,4}){1,2}",
+                fullmatch=True,
+            )
+        ),
+        text,
+    ),
+    "github_owner": st.one_of(
+        near(st.from_regex(r"[A-Za-z0-9](-?[A-Za-z0-9]){0,38}", fullmatch=True)), text
+    ),
+    "github_repo": st.one_of(
+        near(st.from_regex(r"[A-Za-z0-9._-]{1,20}", fullmatch=True)), text
+    ),
+    "copyright_year": st.one_of(
+        near(st.from_regex(r"[0-9]{4}(-[0-9]{4})?", fullmatch=True)), text
+    ),
+}
+
+# --- what a sound project is -----------------------------------------------------
+
+
+@functools.cache
+def pyproject_validator() -> Callable[[dict[str, Any]], Any]:
+    from validate_pyproject import api
+
+    return api.Validator()
+
+
+def markdown_blocks(path: Path) -> tuple[str, str]:
+    """The text a Markdown renderer shows for the first heading and paragraph."""
+    rendered = (
+        MarkdownIt("commonmark")
+        .enable(["table", "strikethrough"])
+        .render(path.read_text())
+    )
+    found = re.search(r"<h1>(.*?)</h1>\s*<p>(.*?)</p>", rendered, re.DOTALL)
+    assert found, ascii(rendered[:500])
+    heading, paragraph = (
+        html.unescape(re.sub(r"<[^>]+>", "", p)) for p in found.groups()
+    )
+    return heading, paragraph
+
+
+def ruff(project: Path, *args: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", *args, "--no-cache", "--quiet"],
+        cwd=project, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, (
+        f"ruff {' '.join(args)}:\n{result.stdout}{result.stderr}"
+    )
+
+
+def assert_sound(project: Path, answers: dict[str, str]) -> None:
+    """Every file parses, ruff is clean, and each answer reads back as given."""
+    for path in (p for p in project.rglob("*") if p.is_file()):
+        content = path.read_text(encoding="utf-8")  # UTF-8 throughout
+        if path.suffix == ".toml":
+            tomllib.loads(content)
+        elif path.suffix in {".yml", ".yaml"}:
+            yaml.safe_load(content)
+        elif path.suffix == ".py":
+            compile(content, str(path), "exec")
+    ruff(project, "check")
+    ruff(project, "format", "--check")
+
+    stored = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert {k: stored[k] for k in answers} == answers
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    pyproject_validator()(pyproject)
+    metadata = pyproject["project"]
+    (author,) = metadata["authors"]
+    # What hatchling writes as Author-email (it refuses what core metadata cannot hold).
+    email.headerregistry.Address(display_name=author["name"], addr_spec=author["email"])
+    module = stored["module_name"]
+    init = (project / "src" / module / "__init__.py").read_text()
+    heading, paragraph = markdown_blocks(project / "README.md")
+    assert (metadata["name"], heading) == (
+        stored["project_name"],
+        stored["project_name"],
+    )
+    assert metadata["description"] == paragraph == stored["description"]
+    assert ast.get_docstring(ast.parse(init), clean=False) == stored["description"]
+    assert author == {"name": stored["author_name"], "email": stored["author_email"]}
+    license_text = (project / "LICENSE").read_text()
+    assert f"{stored['copyright_year']} {stored['author_name']}" in license_text
+    urls = "\n".join(metadata["urls"].values())
+    assert (
+        f"https://github.com/{stored['github_owner']}/{stored['github_repo']}" in urls
+    )
+
+
+def refused_or_sound(template: Path, question: str, value: str) -> str:
+    """Render one answer (defaults for the rest); check the outcome; name it."""
+    note(f"seed {SEED}: {question}={value!r}")
+    destination = Path(tempfile.mkdtemp(prefix="answer-")) / "project"
+    try:
+        try:
+            copier.run_copy(
+                str(template), destination, data={question: value}, defaults=True,
+                quiet=True, unsafe=False,
+            )  # fmt: skip
+        except ValueError as error:
+            message = str(error)
+            # One line, naming a question (another one's default may be the
+            # one refused: project_name "Nox" makes module_name "nox").
+            found = re.fullmatch(
+                r"Validation error for question '(\w+)': (.+)", message
+            )
+            # ascii(): a lone surrogate in a report would crash pytest-xdist.
+            assert found, ascii(message)
+            assert found[1] in questions(), ascii(message)
+            assert len(PREFIX.format(found[1]) + found[2]) <= TOOLBAR_WIDTH, ascii(
+                message
+            )
+            assert not (destination / "pyproject.toml").exists()
+            event(f"refused: {found[2]}")
+            return "refused"
+        assert_sound(destination, {question: value})
+        event("rendered")
+        return "rendered"
+    except AssertionError:
+        raise
+    # Any other error is a bug too; ascii(), as above.
+    except Exception:  # noqa: BLE001
+        raise AssertionError(ascii(traceback.format_exc())) from None
+    finally:
+        shutil.rmtree(destination.parent, ignore_errors=True)
+
+
+@pytest.mark.parametrize("question", ANSWERS)
+@seed(SEED)
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,  # no .hypothesis/ in the repository: the seed replays a run
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_every_answer_is_refused_in_one_line_or_renders_sound_files(
+    template_snapshot: Path, question: str, data: st.DataObject
+) -> None:
+    print(f"hypothesis seed {SEED} (WHEELWRIGHT_HYPOTHESIS_SEED={SEED} replays it)")
+    value = data.draw(ANSWERS[question], label=question)
+    refused_or_sound(template_snapshot, question, value)
+
+
+def test_every_free_text_question_has_a_property() -> None:
+    free_text = {name for name, spec in questions().items() if "choices" not in spec}
+    free_text -= {"earlier_answers", "min_python_end_of_life", "limited_api"}  # bools
+    assert set(ANSWERS) == free_text
+
+
+# --- the real sessions, for a few adversarial answer sets --------------------------
+
+AWKWARD = {
+    "description": 'Say "hi" \\ \\x \\N{DASH} \u2014 \u201cit\u2019s\u201d \uff26ull \U0001f680'
+                   " *b* _i_ `c` <b>&amp; [a](b) ~~s~~ $x$ | {{ x }} {% raw %} : # - 1.",
+    "author_name": "Ada \"Countess\" O'Lovelace (n\u00e9e Byron) <a@b>; \\o/ & co",
+    "author_email": "o'neil+tag.x_y!#$%&*/=?^`{|}~-@mail.example-domain.co.uk",
+    "github_owner": "a-b-c",
+    "github_repo": "x.y_z-w",
+    "copyright_year": "2024-2026",
+}  # fmt: skip
+FULL_SESSION_SETS = [
+    pytest.param(
+        {**AWKWARD, "project_name": "A.b-c_d9", "module_name": "ab_c9"}, "3.11",
+        id="pure",
+    ),
+    # min_python stays at 3.11: the C variant's typecheck session installs the
+    # package into nox's own Python, which the package must then support.
+    pytest.param(
+        {**AWKWARD, "project_name": "Zz-9", "variant": "c-extension",
+         "limited_api": True, "versioning": "static"}, "3.13",
+        id="c-extension",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("answers", "python"), FULL_SESSION_SETS)
+def test_awkward_answers_pass_the_real_sessions(
+    render: Render, answers: dict[str, Any], python: str
+) -> None:
+    require_python(python)
+    project = render(**answers)
+    git_commit_all(project)
+    result = nox(project, "-s", "lint", "typecheck", f"test-{python}", "build")
+    output = result.stdout + result.stderr
+    for session in ("lint", "typecheck", f"test-{python}", "build"):
+        assert f"Session {session} was successful" in output
