@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,9 +27,26 @@ SNAPSHOT_IGNORE = shutil.ignore_patterns(
 )  # fmt: skip
 
 
+# Tests that need what only some platforms have. The suite runs on Linux,
+# macOS and Windows (the template's CI); these say why they do not run on all.
+needs_a_pty = pytest.mark.skipif(
+    sys.platform == "win32",
+    reason="drives a terminal through a pty (pexpect.spawn), which Windows lacks",
+)
+needs_symlinks = pytest.mark.skipif(
+    sys.platform == "win32",
+    reason="builds a PATH of symbolic links, which Windows allows only to admins",
+)
+linux_only = pytest.mark.skipif(
+    sys.platform != "linux",
+    reason="Linux wheels: auditwheel, and the container engine cibuildwheel needs",
+)
+
+
 def _candidate_dirs() -> list[Path]:
     """Where interpreters may live: PATH, pyenv's versions (its shims fail for
-    versions that are not selected) and uv's managed Pythons."""
+    versions that are not selected), uv's managed Pythons, and the tool cache
+    where GitHub's setup-python installs every version it is asked for."""
     dirs = [Path(entry) for entry in os.environ.get("PATH", "").split(os.pathsep)]
     pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
     dirs += sorted(pyenv_root.glob("versions/*/bin"))
@@ -38,6 +56,9 @@ def _candidate_dirs() -> list[Path]:
     ).stdout.strip()  # fmt: skip
     if uv_dir:
         dirs += sorted(Path(uv_dir).glob("*/bin")) + sorted(Path(uv_dir).glob("*"))
+    if tool_cache := os.environ.get("RUNNER_TOOL_CACHE"):
+        dirs += sorted(Path(tool_cache).glob("Python/*/*/bin"))  # Linux, macOS
+        dirs += sorted(Path(tool_cache).glob("Python/*/*"))  # Windows
     return [d for d in dirs if d.is_dir()]
 
 
@@ -48,6 +69,9 @@ PROBE = (
     "print(f'{sys.version_info[0]}.{sys.version_info[1]}' + ('t' if free else ''),"
     " sys.executable)"
 )
+# The names an interpreter goes by: versioned (python3.13, python3.13t) where
+# there are such names, plain python.exe in each version's folder on Windows.
+EXECUTABLE = re.compile(r"python(3(\.\d+t?)?)?(\.exe)?", re.IGNORECASE)
 
 
 def _probe(candidate: Path) -> tuple[str, Path] | None:
@@ -66,37 +90,24 @@ def _probe(candidate: Path) -> tuple[str, Path] | None:
 @functools.cache
 def interpreters() -> dict[str, Path]:
     """Every supported Python this machine can run, by version ("3.13t" for a
-    free-threaded one), found by running each candidate: a name on PATH is
-    not proof, since a pyenv shim for an unselected version exits 127."""
-    wanted = set(SUPPORTED_PYTHONS + FREE_THREADED_PYTHONS)
-    exe = "python{}.exe" if sys.platform == "win32" else "python{}"
+    free-threaded one), found by running each candidate: a name is not proof
+    (a pyenv shim of an unselected version exits 127), and on Windows every
+    version is a python.exe, so the probe says which one it is."""
+    wanted = set(SUPPORTED_PYTHONS + FREE_THREADED_PYTHONS + ("3.10",))
     found: dict[str, Path] = {}
+    seen: set[Path] = set()
     for directory in _candidate_dirs():
-        for version in sorted(wanted - set(found)):
-            candidate = directory / exe.format(version)
-            if not candidate.is_file():
+        for candidate in sorted(directory.glob("python*")):
+            if not EXECUTABLE.fullmatch(candidate.name) or candidate in seen:
                 continue
+            seen.add(candidate)
+            version = candidate.name.removeprefix("python").removesuffix(".exe")
+            if version.count(".") == 1 and version not in wanted - set(found):
+                continue  # named for a version we have or do not want: no need to run it
             probed = _probe(candidate)
-            if probed and probed[0] == version:
-                found[version] = probed[1]
-    if sys.platform == "win32":  # setup-python's Pythons: python.exe in versioned dirs
-        found |= _windows_interpreters(wanted - set(found))
+            if probed and probed[0] in wanted and probed[0] not in found:
+                found[probed[0]] = probed[1]
     return dict(sorted(found.items(), key=lambda item: _version_key(item[0])))
-
-
-def _windows_interpreters(wanted: set[str]) -> dict[str, Path]:
-    """On Windows interpreters are python.exe in versioned directories: ask the
-    py launcher for them."""
-    listing = subprocess.run(
-        ["py", "--list-paths"], capture_output=True, text=True, check=False
-    ).stdout
-    found: dict[str, Path] = {}
-    for line in listing.splitlines():
-        path = Path(line.split()[-1]) if line.strip() else None
-        probed = _probe(path) if path and path.is_file() else None
-        if probed and probed[0] in wanted and probed[0] not in found:
-            found[probed[0]] = probed[1]
-    return found
 
 
 def _version_key(version: str) -> tuple[int, bool]:

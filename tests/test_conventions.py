@@ -14,7 +14,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import ROOT, git, nox, project_env, require_python, run, tool
+from helpers import (
+    ROOT,
+    git,
+    needs_symlinks,
+    nox,
+    project_env,
+    require_python,
+    run,
+    tool,
+)
 
 RENDERS = {
     "pure": {},
@@ -52,6 +61,7 @@ def test_sp_repo_review_finds_no_failure_in_the_template_repository() -> None:
     assert not failed, failed
 
 
+@needs_symlinks
 def test_noxfile_runs_with_only_uv(committed_project, tmp_path: Path) -> None:
     # PATH: uv, git and one Python; no nox anywhere.
     bin_dir = tmp_path / "bin"

@@ -26,6 +26,7 @@ from helpers import (
     git_commit_all,
     interpreters,
     lock_project,
+    needs_symlinks,
     nox,
     project_env,
     require_python,
@@ -393,12 +394,16 @@ SHIPPED_DATA = (
     ignored_and_shipped_as_an_artifact,
     hidden_by_a_nested_gitignore,
     hidden_by_git_info_exclude,
-    in_a_linked_folder,
+    pytest.param(in_a_linked_folder, marks=needs_symlinks),
     in_a_submodule,
 )
 
 
-@pytest.mark.parametrize("place", SHIPPED_DATA, ids=lambda place: place.__name__)
+@pytest.mark.parametrize(
+    "place",
+    SHIPPED_DATA,
+    ids=lambda place: getattr(place, "__name__", None) or place.values[0].__name__,
+)
 def test_an_edit_to_any_file_the_wheel_holds_is_rebuilt(
     locked_project: Path, place
 ) -> None:
@@ -500,6 +505,7 @@ def pythons_only(where: Path, *versions: str) -> dict[str, str]:
     return project_env(PATH=str(where))
 
 
+@needs_symlinks
 def test_bare_nox_says_which_pythons_were_skipped_and_how_to_get_them(
     committed_project, tmp_path: Path
 ) -> None:
@@ -515,6 +521,7 @@ def test_bare_nox_says_which_pythons_were_skipped_and_how_to_get_them(
 
 
 @pytest.mark.parametrize("ci", ["false", "0", ""])
+@needs_symlinks
 def test_ci_set_to_false_skips_missing_pythons_as_anywhere_else(
     committed_project, tmp_path: Path, ci: str
 ) -> None:
@@ -526,6 +533,7 @@ def test_ci_set_to_false_skips_missing_pythons_as_anywhere_else(
     assert "Tested on 3.11; not found here, so not tested: 3.12" in output(result)
 
 
+@needs_symlinks
 def test_ci_fails_a_session_whose_python_is_missing(
     committed_project, tmp_path: Path
 ) -> None:
@@ -537,6 +545,7 @@ def test_ci_fails_a_session_whose_python_is_missing(
     assert missing in output(result)
 
 
+@needs_symlinks
 def test_bare_nox_where_no_test_ran_is_a_failure(
     committed_project, tmp_path: Path
 ) -> None:
@@ -554,6 +563,7 @@ def test_bare_nox_where_no_test_ran_is_a_failure(
     assert "No interpreter found for Python >=3.15" in output(result)
 
 
+@needs_symlinks
 def test_pythons_never_calls_a_python_here_missing(
     committed_project, tmp_path: Path
 ) -> None:

@@ -12,7 +12,10 @@ import jinja2
 import pexpect
 import pytest
 import yaml
-from helpers import run
+from helpers import (
+    needs_a_pty,
+    run,
+)
 from questionnaire import (
     PREFIX,
     TOOLBAR_WIDTH,
@@ -251,6 +254,7 @@ INTERACTIVE_CASES = [
 
 
 @pytest.mark.parametrize(("question", "value", "why"), INTERACTIVE_CASES)
+@needs_a_pty
 def test_interactive_refusal_shows_whole_at_80_columns_and_asks_again(
     template_snapshot: Path, tmp_path: Path, question: str, value: str, why: str
 ) -> None:
@@ -273,6 +277,7 @@ def test_interactive_refusal_shows_whole_at_80_columns_and_asks_again(
     assert not (tmp_path / "project" / "pyproject.toml").exists()
 
 
+@needs_a_pty
 def test_every_question_shows_its_whole_help_at_80_columns(
     template_snapshot: Path, tmp_path: Path
 ) -> None:

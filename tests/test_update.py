@@ -33,6 +33,7 @@ from helpers import (
     ROOT,
     git,
     git_commit_all,
+    needs_a_pty,
     nox,
     project_env,
     require_python,
@@ -826,6 +827,7 @@ def readme_lines(section: str, first: str) -> list[str]:
 
 
 @pytest.mark.e2e
+@needs_a_pty
 def test_the_readmes_render_command_makes_a_project_its_update_commands_update(
     template_snapshot: Path, tmp_path: Path
 ) -> None:
