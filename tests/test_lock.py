@@ -584,3 +584,31 @@ def test_pythons_never_calls_a_python_here_missing(
         "No test session ran: no Python 3.13, 3.14, 3.15, 3.14t, 3.15t here. "
         f"{get_them}; not run this time: 3.11, 3.12"
     ) in output(alone), output(alone)
+
+
+# --- a rerun that would change nothing skips the sync and the install ----------
+
+
+def test_a_rerun_resyncs_a_venv_changed_behind_its_back(locked_project: Path) -> None:
+    nox(locked_project, "-s", SESSION)
+    assert "not re-syncing" in output(nox(locked_project, "-R", "-s", SESSION))
+    venv = locked_project / ".nox" / "test-3-11"
+    pinned = venv_versions(venv)["pytest"]
+    uv_pip = (sys.executable, "-m", "uv", "pip", "install", "--python", venv)
+    run(*uv_pip, "six", "pytest==8.4.2", cwd=locked_project, env=project_env())
+    result = nox(locked_project, "-R", "-s", SESSION)
+    assert "not re-syncing" not in output(result)
+    assert "six" not in venv_versions(venv)
+    assert venv_versions(venv)["pytest"] == pinned
+    # Reinstalled at the very same version: still a change the rerun sees.
+    run(*uv_pip, "--reinstall", f"pytest=={pinned}", cwd=locked_project,
+        env=project_env())  # fmt: skip
+    assert "not re-syncing" not in output(nox(locked_project, "-R", "-s", SESSION))
+    assert "not re-syncing" in output(nox(locked_project, "-R", "-s", SESSION))
+
+
+def test_ci_never_skips_the_sync(locked_project: Path) -> None:
+    nox(locked_project, "-s", SESSION, env=ci_env())
+    result = nox(locked_project, "-R", "-s", SESSION, env=ci_env())
+    assert "not re-syncing" not in output(result)
+    assert "uv sync --no-install-project" in output(result)

@@ -1,8 +1,9 @@
 """How the nox sessions install: exactly what uv.lock pins, and the package
 from a wheel built from this tree, as users get it.
 
-The noxfile's sessions call `sync` (every session), `project` (the ones that
-import the package: test, typecheck, docs) and `pinned_backend` (the builds).
+The noxfile's sessions call `sync` (every session), `package` (the ones that
+import the package: test, docs, the C variant's typecheck), and
+`pinned_backend` (the builds).
 It lives here, beside the other tools, so that the noxfile stays a list of
 sessions you can read in a few minutes.
 """
@@ -143,7 +144,51 @@ BUILD_SETTINGS = (
 )
 
 
-def project(session: nox.Session) -> None:
+def package(session: nox.Session, group: str) -> None:
+    """`sync` a group with the runtime dependencies, then install the package
+    (`project`): the venv holds exactly what uv.lock pins, and a wheel built
+    from this tree. A rerun that would change nothing skips both, locally:
+    when the lock, pyproject.toml, the venv's interpreter and distributions,
+    and what the wheel is built from are as the last run left them, and the
+    installed files are still the wheel's."""
+    venv = Path(session.virtualenv.location)
+    inputs = build_inputs()
+    stamp = venv / "synced-and-installed.txt"
+    wheels = list((venv / "wheel").glob("*.whl"))
+    if (
+        not IN_CI
+        and stamp.is_file()
+        and stamp.read_text() == venv_state(venv, group, inputs)
+        and len(wheels) == 1
+        and installed_is(wheels[0], venv)
+    ):
+        session.log(
+            f"Nothing {wheels[0].name} is built from changed: not rebuilding; "
+            "uv.lock and this venv are as the last run left them: not re-syncing."
+        )
+        return
+    sync(session, group, project_dependencies=True)
+    project(session, inputs)
+    stamp.write_text(venv_state(venv, group, inputs))
+
+
+def venv_state(venv: Path, *inputs: str) -> str:
+    """A digest of what decides what a venv holds: what `uv sync` compares
+    (uv.lock and pyproject.toml, the venv's interpreter and its installed
+    distributions, whose dist-info folder is new whenever a package is
+    installed again) and the other inputs given."""
+    found = hashlib.sha256("\0".join(inputs).encode())
+    for path in (LOCK, ROOT / "pyproject.toml", venv / "pyvenv.cfg"):
+        found.update(path.read_bytes() + b"\0" if path.is_file() else b"-\0")
+    infos = [*venv.glob("lib/*/site-packages/*.dist-info")]
+    infos += venv.glob("Lib/site-packages/*.dist-info")  # Windows
+    for info in sorted(infos):
+        stat = info.stat()
+        found.update(f"{info.name} {stat.st_ino} {stat.st_mtime_ns}\0".encode())
+    return found.hexdigest()
+
+
+def project(session: nox.Session, inputs: str | None = None) -> None:
     """Install the package from a wheel built from the current source, as a user
     gets it (never editable: tests import what users import).
 
@@ -155,7 +200,7 @@ def project(session: nox.Session) -> None:
     """
     venv = Path(session.virtualenv.location)
     kept = venv / "wheel"
-    inputs = build_inputs()
+    inputs = inputs or build_inputs()
     wheels = list(kept.glob("*.whl"))
     record = kept / "built-from.txt"
     if (
@@ -169,7 +214,10 @@ def project(session: nox.Session) -> None:
         build_venv = venv / "build-venv"
         if not build_venv.exists():
             session.run("uv", "venv", "--quiet", "--python", str(venv), str(build_venv))
-        sync(session, "build-system", venv=build_venv)
+        stamp = build_venv / "synced.txt"
+        if IN_CI or not stamp.is_file() or stamp.read_text() != venv_state(build_venv):
+            sync(session, "build-system", venv=build_venv)
+            stamp.write_text(venv_state(build_venv))
         session.run(
             *("uv", "build", "--wheel", "--no-build-isolation"),
             *("--python", str(build_venv), "--out-dir", str(kept)),
