@@ -162,6 +162,8 @@ def project_env(**extra: str) -> dict[str, str]:
         key: value
         for key, value in os.environ.items()
         if key not in {"VIRTUAL_ENV", "CI", "GITHUB_ACTIONS", "PYTHONPATH"}
+        # nox points uv at the suite's own venv while `nox -s tests` runs
+        and key not in {"UV_PYTHON", "UV_PROJECT_ENVIRONMENT"}
         and not key.startswith(("NOX_", "PYTEST_", "TWINE_", "COVERAGE_"))
     }
     env |= {

@@ -535,8 +535,11 @@ MUTATIONS = {  # each must fail lint with a line naming it
         variant="c-extension",
     ),
     "wheels uploaded from elsewhere": case(
-        ci("path: dist/*.whl", "path: wheelhouse/*.whl"),
-        expect="job 'wheels': steps[4].with.path: 'wheelhouse/*.whl' is not allowed",
+        ci(
+            "path: dist/ # the wheels and their manifest",
+            "path: wheelhouse/ # the wheels and their manifest",
+        ),
+        expect="job 'wheels': steps[4].with.path: 'wheelhouse/' is not allowed",
         variant="c-extension",
     ),
     "a C test job that drops a Python": case(

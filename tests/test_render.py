@@ -7,6 +7,7 @@ import email
 import html as htmllib
 import itertools
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -22,6 +23,7 @@ from helpers import (
     git_commit_all,
     lock_project,
     nox,
+    project_env,
     require_python,
     run,
     venv_python,
@@ -272,6 +274,15 @@ def test_nox_on_its_oldest_python_runs_every_tool_on_a_supported_one(
     assert "pre-commit runs the locked versions" in output
     usage = run(*nox_310, "-s", "publish_test", "--", "--help", cwd=project).stdout
     assert "usage: publish.py" in usage
+    # In CI the lock is checked before anything syncs, from a new venv on that
+    # old Python, and the sdist and wheel are built from one.
+    shutil.rmtree(project / ".nox")
+    in_ci = run(
+        *nox_310, "-s", "lint", "build", cwd=project, env=project_env(CI="true")
+    )
+    output = in_ci.stdout + in_ci.stderr
+    assert "Session lint was successful" in output
+    assert "Session build was successful" in output
 
 
 @pytest.mark.e2e

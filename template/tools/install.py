@@ -104,7 +104,11 @@ def check_lock(session: nox.Session) -> None:
             f"uv.lock is missing, and CI installs exactly what it pins: {fix}"
         )
     stale = session.run(
-        "uv", "lock", "--check", "--quiet", silent=True, success_codes=[0, 1]
+        *("uv", "lock", "--check", "--quiet"),
+        silent=True,
+        success_codes=[0, 1],
+        # any Python the project supports, not this tool venv's (it may be older)
+        env={"UV_PYTHON": None, "VIRTUAL_ENV": None},
     )
     if stale:
         session.error(f"uv.lock is out of date with pyproject.toml: {fix}")
