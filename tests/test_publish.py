@@ -389,13 +389,18 @@ def test_refused_credentials_are_named_with_what_to_check(
 
 
 @pytest.mark.parametrize("session", SESSIONS)
+@pytest.mark.parametrize("where", ["a closed port", "a name DNS cannot resolve"])
 def test_an_unreachable_index_is_named_before_anything_is_sent(
-    project: Path, index: PackageIndex, session: str
+    project: Path, index: PackageIndex, session: str, where: str
 ) -> None:
-    closed = f"http://127.0.0.1:{free_port()}/"
-    result = publish(project, index, session, *session_args(session), url=closed)
+    # .invalid never resolves (RFC 6761): a DNS failure, with no network used.
+    unreachable = {
+        "a closed port": f"http://127.0.0.1:{free_port()}/",
+        "a name DNS cannot resolve": "http://index.wheelwright.invalid/",
+    }[where]
+    result = publish(project, index, session, *session_args(session), url=unreachable)
     assert_refused(result, index, {},
-                   f"could not reach the index at {closed}simple/my-package/",
+                   f"could not reach the index at {unreachable}simple/my-package/",
                    "Check the network and TWINE_REPOSITORY_URL")  # fmt: skip
 
 
