@@ -48,7 +48,7 @@ def sync(
         session.error(
             "These sessions install exactly what uv.lock pins, with uv: install nox "
             "with uv (`pipx install 'nox[uv]'` or `uv tool install nox`), or run "
-            "`uvx nox`."
+            "`uvx nox`"  # nox ends the line with its own period
         )
     selected = [
         f"--group={g}" if project_dependencies else f"--only-group={g}" for g in groups
@@ -94,7 +94,7 @@ def check_lock(session: nox.Session) -> None:
         session.error(
             "pyproject.toml: the build-system dependency group (what uv.lock pins for "
             "builds) must list the same packages as [build-system] requires; they "
-            f"differ in {', '.join(sorted(requires ^ locked))}. Make them the same."
+            f"differ in {', '.join(sorted(requires ^ locked))}. Make them the same"
         )
     if not IN_CI:
         return
