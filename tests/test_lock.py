@@ -155,15 +155,18 @@ def test_ci_stops_at_once_on_a_stale_lock(locked_project: Path) -> None:
     assert (locked_project / "uv.lock").read_bytes() == lock_before
 
 
-def test_ci_stops_at_once_without_a_lock(committed_project) -> None:
+# GitHub Actions sets both; either one alone means CI, as for tools/publish.py.
+@pytest.mark.parametrize("flag", ["CI", "GITHUB_ACTIONS"])
+def test_ci_stops_at_once_without_a_lock(committed_project, flag: str) -> None:
     project = committed_project(lock=False)
-    result = nox(project, "-s", "lint", check=False, env=ci_env())
+    env = project_env(**{flag: "true"})
+    result = nox(project, "-s", "lint", check=False, env=env)
     assert result.returncode != 0
     assert "uv.lock is missing, and CI installs exactly what it pins" in output(result)
     assert not (project / "uv.lock").exists()
 
 
-@pytest.mark.parametrize("ci", ["false", "0", ""])
+@pytest.mark.parametrize("ci", ["false", "0", "", "off"])
 def test_ci_set_to_false_is_not_ci(committed_project, ci: str) -> None:
     project = committed_project(lock=False)
     result = nox(project, "-s", "lint", env=project_env(CI=ci))

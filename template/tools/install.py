@@ -26,7 +26,17 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).parent.parent.resolve()
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 LOCK = ROOT / "uv.lock"
-IN_CI = os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
+FALSE_WORDS = {"", "0", "false", "no", "off"}
+
+
+def env_flag(name: str) -> bool:
+    """A variable read as a boolean: unset, empty, 0, false, no, off are false
+    (as tools/publish.py reads them; nox alone takes CI=false for CI)."""
+    return os.environ.get(name, "").strip().lower() not in FALSE_WORDS
+
+
+IN_GITHUB_ACTIONS = env_flag("GITHUB_ACTIONS")
+IN_CI = IN_GITHUB_ACTIONS or env_flag("CI")
 
 
 # --- installing from uv.lock ------------------------------------------------------

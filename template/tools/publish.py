@@ -179,7 +179,8 @@ REFUSALS = {
 
 
 def env_flag(name: str) -> bool:
-    """A variable read as a boolean: unset, empty, 0, false, no, off are false."""
+    """A variable read as a boolean: unset, empty, 0, false, no, off are false
+    (as tools/install.py reads them for the sessions)."""
     return os.environ.get(name, "").strip().lower() not in FALSE_WORDS
 
 
