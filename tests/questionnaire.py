@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
-from helpers import IN_CI, ROOT, _candidate_dirs, _probe, run
+from helpers import ROOT, run
 
 # copier puts this before a validator's message, in its prompt's one-line
 # toolbar (which cuts at the terminal's width) and after --data.
@@ -72,23 +71,7 @@ def numbered_steps(message: str) -> list[str]:
 
 
 # The noxfile and tools/install.py, which it imports, run on whichever Python runs
-# nox (CI's 3.13, a user's own), not on the package's Pythons; nox runs on 3.10
+# nox (CI's 3.14, a user's own), not on the package's Pythons; nox runs on 3.10
 # and newer. pyproject.toml holds ruff to that for them, and `nox -s typecheck`
-# checks them with mypy for it.
+# checks them with mypy for it. `helpers.require_python` finds it.
 OLDEST_NOX_PYTHON = "3.10"
-
-
-def oldest_nox_python() -> Path:
-    """Python 3.10 from this machine; with CI=true its absence fails the test."""
-    for directory in _candidate_dirs():
-        candidate = directory / f"python{OLDEST_NOX_PYTHON}"
-        probed = _probe(candidate) if candidate.is_file() else None
-        if probed and probed[0] == OLDEST_NOX_PYTHON:
-            return probed[1]
-    message = (
-        f"Python {OLDEST_NOX_PYTHON}, the oldest that runs nox, is not on this "
-        f"machine: `uv python install {OLDEST_NOX_PYTHON}` gets it"
-    )
-    if IN_CI:
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)

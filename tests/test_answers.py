@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from conftest import Render
 from helpers import SUPPORTED_PYTHONS, require_python, run, venv_python
-from questionnaire import copier_yml, oldest_nox_python
+from questionnaire import copier_yml
 
 MODULE_NAME = re.compile(r"[a-z_][a-z0-9_]*")  # module_name's own pattern
 
@@ -50,7 +50,7 @@ PROBE_STDLIB = "import sys, keyword, json; print(json.dumps([sorted(sys.stdlib_m
 def test_every_standard_library_module_and_keyword_is_refused(version: str) -> None:
     # 3.10 too: nox runs the noxfile and tools/ on it, with the project's
     # package importable in its sessions.
-    python = oldest_nox_python() if version == "3.10" else require_python(version)
+    python = require_python(version)
     names, keywords = json.loads(run(python, "-c", PROBE_STDLIB, cwd=Path.cwd()).stdout)
     modules = reserved("modules")
     stdlib = {name for name in names if MODULE_NAME.fullmatch(name)}

@@ -29,7 +29,7 @@ from helpers import (
     venv_python,
 )
 from markdown_it import MarkdownIt
-from questionnaire import message_after_copy, numbered_steps, oldest_nox_python
+from questionnaire import OLDEST_NOX_PYTHON, message_after_copy, numbered_steps
 
 LICENSES = ("MIT", "Apache-2.0", "BSD-3-Clause", "GPL-3.0-or-later")
 LICENSE_FIRST_LINES = {
@@ -262,7 +262,8 @@ def test_nox_on_its_oldest_python_runs_every_tool_on_a_supported_one(
     git_commit_all(project)
     venv = tmp_path / "nox-on-3.10"
     uv = (sys.executable, "-m", "uv")
-    run(*uv, "venv", "--quiet", "--python", oldest_nox_python(), venv, cwd=project)
+    python_310 = require_python(OLDEST_NOX_PYTHON)
+    run(*uv, "venv", "--quiet", "--python", python_310, venv, cwd=project)
     run(*uv, "pip", "install", "--quiet", "--python", venv_python(venv), "nox[uv]",
         cwd=project)  # fmt: skip
     nox_310 = (venv_python(venv), "-m", "nox")
