@@ -1,15 +1,24 @@
-"""What copier.yml asks and says, as the tests read it, and the Python that
-runs nox: shared by the tests of answers, messages, rendering and updates."""
+"""What copier.yml asks and says, as the tests read it, the Python that runs
+nox, and what makes a rendered project sound: shared by the tests of answers,
+messages, rendering and updates."""
 
 from __future__ import annotations
 
+import ast
+import email.headerregistry
+import functools
+import html
 import re
+import subprocess
 import sys
+import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 from helpers import ROOT, run
+from markdown_it import MarkdownIt
 
 # copier puts this before a validator's message, in its prompt's one-line
 # toolbar (which cuts at the terminal's width) and after --data.
@@ -75,3 +84,77 @@ def numbered_steps(message: str) -> list[str]:
 # and newer. pyproject.toml holds ruff to that for them, and `nox -s typecheck`
 # checks them with mypy for it. `helpers.require_python` finds it.
 OLDEST_NOX_PYTHON = "3.10"
+
+
+# --- a rendered project is sound ----------------------------------------------
+
+
+@functools.cache
+def pyproject_validator() -> Callable[[dict[str, Any]], Any]:
+    from validate_pyproject import api
+
+    return api.Validator()
+
+
+def markdown_blocks(path: Path) -> tuple[str, str]:
+    """The text a Markdown renderer shows for the first heading and paragraph."""
+    rendered = (
+        MarkdownIt("commonmark")
+        .enable(["table", "strikethrough"])
+        .render(path.read_text())
+    )
+    found = re.search(r"<h1>(.*?)</h1>\s*<p>(.*?)</p>", rendered, re.DOTALL)
+    assert found, ascii(rendered[:500])
+    heading, paragraph = (
+        html.unescape(re.sub(r"<[^>]+>", "", p)) for p in found.groups()
+    )
+    return heading, paragraph
+
+
+def ruff(project: Path, *args: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", *args, "--no-cache", "--quiet"],
+        cwd=project, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, (
+        f"ruff {' '.join(args)}:\n{result.stdout}{result.stderr}"
+    )
+
+
+def assert_sound(project: Path, answers: dict[str, str]) -> None:
+    """Every file parses, ruff is clean, and each answer reads back as given."""
+    for path in (p for p in project.rglob("*") if p.is_file()):
+        content = path.read_text(encoding="utf-8")  # UTF-8 throughout
+        if path.suffix == ".toml":
+            tomllib.loads(content)
+        elif path.suffix in {".yml", ".yaml"}:
+            yaml.safe_load(content)
+        elif path.suffix == ".py":
+            compile(content, str(path), "exec")
+    ruff(project, "check")
+    ruff(project, "format", "--check")
+
+    stored = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert {k: stored[k] for k in answers} == answers
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    pyproject_validator()(pyproject)
+    metadata = pyproject["project"]
+    (author,) = metadata["authors"]
+    # What hatchling writes as Author-email (it refuses what core metadata cannot hold).
+    email.headerregistry.Address(display_name=author["name"], addr_spec=author["email"])
+    module = stored["module_name"]
+    init = (project / "src" / module / "__init__.py").read_text()
+    heading, paragraph = markdown_blocks(project / "README.md")
+    assert (metadata["name"], heading) == (
+        stored["project_name"],
+        stored["project_name"],
+    )
+    assert metadata["description"] == paragraph == stored["description"]
+    assert ast.get_docstring(ast.parse(init), clean=False) == stored["description"]
+    assert author == {"name": stored["author_name"], "email": stored["author_email"]}
+    license_text = (project / "LICENSE").read_text()
+    assert f"{stored['copyright_year']} {stored['author_name']}" in license_text
+    urls = "\n".join(metadata["urls"].values())
+    assert (
+        f"https://github.com/{stored['github_owner']}/{stored['github_repo']}" in urls
+    )

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import ast
 import email
-import html as htmllib
 import itertools
 import re
 import shutil
 import subprocess
 import sys
-import tomllib
 import zipfile
 from pathlib import Path
 
@@ -28,8 +25,12 @@ from helpers import (
     run,
     venv_python,
 )
-from markdown_it import MarkdownIt
-from questionnaire import OLDEST_NOX_PYTHON, message_after_copy, numbered_steps
+from questionnaire import (
+    OLDEST_NOX_PYTHON,
+    assert_sound,
+    message_after_copy,
+    numbered_steps,
+)
 
 LICENSES = ("MIT", "Apache-2.0", "BSD-3-Clause", "GPL-3.0-or-later")
 LICENSE_FIRST_LINES = {
@@ -185,39 +186,20 @@ AWKWARD_DESCRIPTION = (
 AWKWARD_NAME = 'Ada "Countess" Lovelace (n\u00e9e Byron) <a@b> & co; \\o/'
 
 
-def markdown_text(html: str) -> str:
-    """The text a Markdown renderer shows for an HTML fragment."""
-    return htmllib.unescape(re.sub(r"<[^>]+>", "", html)).strip()
-
-
 def test_awkward_answers_reach_every_format_escaped(render: Render) -> None:
-    project = render(
-        project_name="a._b_.c",
-        description=AWKWARD_DESCRIPTION,
-        author_name=AWKWARD_NAME,
-    )
-    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
-    assert pyproject["project"]["description"] == AWKWARD_DESCRIPTION
-    assert pyproject["project"]["authors"][0]["name"] == AWKWARD_NAME
+    answers = {
+        "project_name": "a._b_.c",
+        "description": AWKWARD_DESCRIPTION,
+        "author_name": AWKWARD_NAME,
+    }
+    project = render(**answers)
+    # Parses, ruff-clean, valid metadata; each answer reads back as typed from
+    # pyproject.toml, the docstring, the README as Markdown shows it, the
+    # LICENSE and the answers file.
+    assert_sound(project, answers)
     init = (project / "src" / "a_b_c" / "__init__.py").read_text()
-    assert ast.get_docstring(ast.parse(init), clean=False) == AWKWARD_DESCRIPTION
     assert init.isascii()  # look-alikes as escapes: no RUF001-RUF003 to trip
-    # Rendered as Markdown, the README shows the name and description as typed.
-    html = (
-        MarkdownIt("commonmark")
-        .enable(["table", "strikethrough"])
-        .render((project / "README.md").read_text())
-    )
-    heading, paragraph = re.search(r"<h1>(.*?)</h1>\s*<p>(.*?)</p>", html).groups()
-    assert markdown_text(heading) == "a._b_.c"
-    assert markdown_text(paragraph) == AWKWARD_DESCRIPTION
     assert (project / "LICENSE").read_text().splitlines()[2].endswith(AWKWARD_NAME)
-    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
-    assert answers["description"] == AWKWARD_DESCRIPTION
-    assert answers["author_name"] == AWKWARD_NAME
-    run(sys.executable, "-m", "ruff", "check", "--quiet", cwd=project)
-    run(sys.executable, "-m", "ruff", "format", "--check", "--quiet", cwd=project)
-    run(sys.executable, "-m", "validate_pyproject", "pyproject.toml", cwd=project)
 
 
 def test_answers_file_records_the_answers(render: Render) -> None:
