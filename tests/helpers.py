@@ -207,6 +207,11 @@ def run(
     return result
 
 
+def output(result: subprocess.CompletedProcess[str]) -> str:
+    """Everything a command printed, stdout then stderr."""
+    return result.stdout + result.stderr
+
+
 def nox(
     project: Path, *args: str, check: bool = True, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,6 @@ import email
 import json
 import re
 import shutil
-import subprocess
 import sys
 import tomllib
 import zipfile
@@ -28,6 +27,7 @@ from helpers import (
     lock_project,
     needs_symlinks,
     nox,
+    output,
     project_env,
     require_python,
     run,
@@ -55,10 +55,6 @@ def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new, 1))
-
-
-def output(result: subprocess.CompletedProcess[str]) -> str:
-    return result.stdout + result.stderr
 
 
 def ci_env(**extra: str) -> dict[str, str]:

@@ -38,6 +38,7 @@ from helpers import (
     needs_a_pty,
     needs_symlinks,
     nox,
+    output,
     project_env,
     require_python,
     run,
@@ -153,10 +154,6 @@ def session_args(session: str) -> tuple[str, ...]:
     return ("--yes",) if session == "publish" else ()
 
 
-def output_of(result: Result) -> str:
-    return result.stdout + result.stderr
-
-
 def built(project: Path) -> dict[str, bytes]:
     """dist/'s wheels and sdist, byte for byte (its manifests are not uploaded)."""
     return {p.name: p.read_bytes() for p in (project / "dist").iterdir()
@@ -165,7 +162,7 @@ def built(project: Path) -> dict[str, bytes]:
 
 def assert_published(result: Result, project: Path, index: PackageIndex) -> None:
     """The session succeeded and the index holds exactly dist/'s files."""
-    assert result.returncode == 0, output_of(result)
+    assert result.returncode == 0, output(result)
     assert index.contents() == built(project)
 
 
@@ -173,12 +170,12 @@ def assert_refused(
     result: Result, index: PackageIndex, before: dict[str, bytes], *messages: str
 ) -> None:
     """Refused with one clear line per problem, and nothing sent."""
-    output = output_of(result)
-    assert result.returncode != 0, output
+    printed = output(result)
+    assert result.returncode != 0, printed
     for message in messages:
-        assert message in output, output
-    assert "Nothing was uploaded." in output
-    assert "Traceback" not in output
+        assert message in printed, printed
+    assert "Nothing was uploaded." in printed
+    assert "Traceback" not in printed
     assert index.contents() == before
 
 
@@ -296,11 +293,11 @@ def test_a_version_already_published_is_nothing_to_do(
     assert publish(project, index, session, *session_args(session)).returncode == 0
     before = index.contents()
     result = publish(project, index, session, *session_args(session))
-    output = output_of(result)
-    assert result.returncode == 0, output
-    assert f"{WHEEL}: already on the index (the same sha256, skipped)." in output
+    printed = output(result)
+    assert result.returncode == 0, printed
+    assert f"{WHEEL}: already on the index (the same sha256, skipped)." in printed
     assert (f"my-package 1.0.0 is already published on {index.url}: every file of "
-            "dist/ is there, byte for byte. Nothing to do.") in output  # fmt: skip
+            "dist/ is there, byte for byte. Nothing to do.") in printed  # fmt: skip
     assert index.contents() == before
 
 
@@ -331,21 +328,21 @@ def test_an_upload_cut_short_says_what_reached_the_index_and_a_rerun_finishes_it
     args = session_args(session)
     with fault_proxy(index.url, fault) as proxy:  # the first upload passes
         cut_short = publish(project, index, session, *args, url=proxy.url)
-        output = output_of(cut_short)
-        assert cut_short.returncode != 0, output
+        printed = output(cut_short)
+        assert cut_short.returncode != 0, printed
         assert proxy.uploads[0] == (WHEEL, "passed")  # wheels first, the sdist last
         assert proxy.uploads[-1] == (SDIST, str(fault))
         assert index.files() == {WHEEL}
         message = FAULT_MESSAGES[fault].format(url=proxy.url)
-        assert f"Not published completely: {message}" in output
+        assert f"Not published completely: {message}" in printed
         assert (
-            f"These reached the index: {WHEEL}.\nNot on the index: {SDIST}." in output
+            f"These reached the index: {WHEEL}.\nNot on the index: {SDIST}." in printed
         )
         assert (f"Run `nox -s {session}` again (in CI, re-run the {session} job) to "
-                "finish the release") in output  # fmt: skip
-        assert "Nothing was uploaded" not in output
+                "finish the release") in printed  # fmt: skip
+        assert "Nothing was uploaded" not in printed
         # twine's own output is there too, below our message.
-        assert output.index("Not published completely") < output.index(
+        assert printed.index("Not published completely") < printed.index(
             "twine upload said:"
         )
 
@@ -361,7 +358,7 @@ def test_an_upload_cut_short_says_what_reached_the_index_and_a_rerun_finishes_it
 
         uploads = len(proxy.uploads)
         again = publish(project, index, session, *args, url=proxy.url)
-        assert again.returncode == 0, output_of(again)
+        assert again.returncode == 0, output(again)
         assert "Nothing to do." in again.stdout
         assert len(proxy.uploads) == uploads  # nothing sent
 
@@ -374,7 +371,7 @@ def test_c_release_cut_short_never_leaves_only_the_sdist_on_the_index(
         cut_short = publish(c_project, index, "publish", "--yes", url=proxy.url)
         assert cut_short.returncode != 0
         assert index.files() == {wheel}  # so pip never has only the sdist to compile
-        assert f"These reached the index: {wheel}." in output_of(cut_short)
+        assert f"These reached the index: {wheel}." in output(cut_short)
         proxy.fault = None
         finished = publish(c_project, index, "publish", "--yes", url=proxy.url)
     assert_published(finished, c_project, index)
@@ -385,11 +382,11 @@ def test_refused_credentials_are_named_with_what_to_check(
 ) -> None:
     with fault_proxy(index.url, 403, passes=0) as proxy:
         result = publish(project, index, "publish_test", url=proxy.url)
-    output = output_of(result)
-    assert result.returncode != 0, output
-    assert "the index refused the credentials (403 Forbidden: injected fault" in output
-    assert "Check the API token: TWINE_USERNAME=__token__ and TWINE_PASSWORD" in output
-    assert "None of them reached the index: nothing was uploaded." in output
+    printed = output(result)
+    assert result.returncode != 0, printed
+    assert "the index refused the credentials (403 Forbidden: injected fault" in printed
+    assert "Check the API token: TWINE_USERNAME=__token__ and TWINE_PASSWORD" in printed
+    assert "None of them reached the index: nothing was uploaded." in printed
     assert index.files() == set()
 
 
