@@ -429,9 +429,10 @@ MUTATIONS = {  # each must fail lint with a line naming it
     ),
     "a publish job that does not wait for the tests": case(
         ci(
-            "    needs: [lint, test, typecheck, docs, build]\n    runs-on: ubuntu-latest\n"
+            "    needs: [lint, test, coverage, typecheck, docs, build]\n"
+            "    runs-on: ubuntu-latest\n"
             "    environment:\n      name: pypi",
-            "    needs: [lint, typecheck, docs, build]\n"
+            "    needs: [lint, coverage, typecheck, docs, build]\n"
             "    runs-on: ubuntu-latest\n    environment:\n      name: pypi",
         ),
         expect="job 'publish': needs: lacks 'test': a publish job runs only once every "
@@ -528,8 +529,8 @@ MUTATIONS = {  # each must fail lint with a line naming it
     ),
     "publishing without the wheels": case(
         ci(
-            "needs: [lint, test, typecheck, docs, build, wheels]",
-            "needs: [lint, test, typecheck, docs, build]",
+            "needs: [lint, test, coverage, typecheck, docs, build, wheels]",
+            "needs: [lint, test, coverage, typecheck, docs, build]",
         ),
         expect="job 'publish_test': needs: lacks 'wheels'",
         variant="c-extension",
@@ -553,15 +554,15 @@ POSTGRES = "postgres@sha256:" + "0" * 64  # pinned, or zizmor refuses it
 LEGITIMATE = {  # each must pass lint
     "a timeout on a job": case(
         ci(TEST_JOB, TEST_JOB + "    timeout-minutes: 30\n"),
-        expect="7 jobs, 8 sessions",
+        expect="8 jobs, 9 sessions",
     ),
     "a job's display name": case(
         ci(LINT_JOB, "  lint:\n    name: Lint and check the workflows\n"),
-        expect="7 jobs, 8 sessions",
+        expect="8 jobs, 9 sessions",
     ),
     "a step's name": case(
         ci(LINT_STEP, "      - name: Run the lint session\n        run: nox -s lint\n"),
-        expect="7 jobs, 8 sessions",
+        expect="8 jobs, 9 sessions",
     ),
     "a Python added to the classifiers and the matrix": case(
         Change(
@@ -572,7 +573,7 @@ LEGITIMATE = {  # each must pass lint
         ),
         # nox adds 3.16t too: the classifiers say free-threading is supported
         ci(f"python: [{PYTHONS}]", f'python: [{PYTHONS}, "3.16", "3.16t"]'),
-        expect="7 jobs, 8 sessions",
+        expect="8 jobs, 9 sessions",
     ),
     "a declared exception": case(
         allow(job="test", key="services", reason="the tests need a database"),
@@ -587,18 +588,18 @@ LEGITIMATE = {  # each must pass lint
         Change("noxfile.py", "", AUDIT_SESSION.format("")),
         ci("jobs:\n", "jobs:\n" + AUDIT_JOB + "\n"),
         ci(
-            "needs: [lint, test, typecheck, docs, build]",
-            "needs: [lint, test, typecheck, docs, build, audit]",
+            "needs: [lint, test, coverage, typecheck, docs, build]",
+            "needs: [lint, test, coverage, typecheck, docs, build, audit]",
         ),
         ci(
-            "needs: [lint, test, typecheck, docs, build]",
-            "needs: [lint, test, typecheck, docs, build, audit]",
+            "needs: [lint, test, coverage, typecheck, docs, build]",
+            "needs: [lint, test, coverage, typecheck, docs, build, audit]",
         ),
-        expect="8 jobs, 9 sessions (1 local-only)",
+        expect="9 jobs, 10 sessions (1 local-only)",
     ),
     "a local-only session without a job": case(
         Change("noxfile.py", "", AUDIT_SESSION.format('(tags=["local-only"])')),
-        expect="7 jobs, 9 sessions (2 local-only)",
+        expect="8 jobs, 10 sessions (2 local-only)",
     ),
     "a weekly run and a merge queue": case(
         ci(
@@ -606,19 +607,19 @@ LEGITIMATE = {  # each must pass lint
             "  workflow_dispatch:\n  merge_group:\n  schedule:\n"
             '    - cron: "0 6 * * 1"\n',
         ),
-        expect="7 jobs, 8 sessions",
+        expect="8 jobs, 9 sessions",
     ),
     "the tests stopping at the first failure": case(
         ci("      fail-fast: false\n", "      fail-fast: true\n"),
-        expect="7 jobs, 8 sessions",
+        expect="8 jobs, 9 sessions",
     ),
     "a shallow clone made full": case(
         ci(CHECKOUT, CHECKOUT + "          fetch-depth: 0\n"),
-        expect="7 jobs, 8 sessions",
+        expect="8 jobs, 9 sessions",
     ),
     "a timeout on the wheels": case(
         ci("  wheels:\n", "  wheels:\n    timeout-minutes: 60\n"),
-        expect="8 jobs, 9 sessions",
+        expect="9 jobs, 10 sessions",
         variant="c-extension",
     ),
 }

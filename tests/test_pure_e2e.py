@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import nox
+from helpers import nox, output
 
 pytestmark = pytest.mark.e2e
 
@@ -47,6 +47,31 @@ def test_reused_venv_tests_the_edited_source(committed_project) -> None:
     assert "AssertionError: assert 'edited' == 'hello-world'" in output
 
 
+def test_coverage_has_its_own_session_and_reports_against_src(
+    committed_project,
+) -> None:
+    # Measured on the installed package, reported on src/; the inner loop
+    # (test-<python>) runs pytest alone.
+    project = committed_project()
+    text_py = project / "src" / "my_package" / "text.py"
+    lines = text_py.read_text().splitlines()
+    text_py.write_text(
+        "\n".join([*lines, "", "", "def untested() -> int:", "    return 1", ""])
+    )
+    unrun = len(lines) + 4  # the `return 1`
+    result = nox(project, "-s", "test-3.11")
+    assert "Cover" not in output(result)
+    result = nox(project, "-s", "coverage")
+    report = output(result)
+    (row,) = (
+        line
+        for line in report.splitlines()
+        if line.startswith("src/my_package/text.py ")
+    )
+    assert row.split()[-1] == str(unrun), report  # the Missing column
+    assert "site-packages" not in report
+
+
 def test_bare_nox_runs_lint_test_typecheck_but_never_build(committed_project) -> None:
     project = committed_project()
     listing = nox(project, "--list").stdout
@@ -56,7 +81,7 @@ def test_bare_nox_runs_lint_test_typecheck_but_never_build(committed_project) ->
     skipped = {
         line.split()[1] for line in listing.splitlines() if line.startswith("- ")
     }
-    assert {"lint", "typecheck"} <= selected
+    assert {"lint", "coverage", "typecheck"} <= selected
     assert {s for s in selected if s.startswith("test-")} == {
         "test-3.11",
         "test-3.12",
