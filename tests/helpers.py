@@ -229,6 +229,16 @@ def lock_project(project: Path) -> None:
     run(sys.executable, "-m", "uv", "lock", "--quiet", cwd=project)
 
 
+def set_hatch_version(project: Path, settings: str) -> None:
+    """Replace a rendered project's [tool.hatch.version] table with these lines."""
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text()
+    start = text.index("[tool.hatch.version]")
+    end = text.index("\n[", start + 1)
+    table = f"[tool.hatch.version]\n{settings}\n"
+    pyproject.write_text(text[:start] + table + text[end:])
+
+
 def venv_python(venv: Path) -> Path:
     """A virtualenv's interpreter, on every platform."""
     if sys.platform == "win32":

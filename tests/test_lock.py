@@ -31,6 +31,7 @@ from helpers import (
     project_env,
     require_python,
     run,
+    set_hatch_version,
 )
 
 pytestmark = pytest.mark.e2e
@@ -293,6 +294,21 @@ def test_a_version_set_in_the_environment_is_built_and_tested(
     )
     env = project_env(SETUPTOOLS_SCM_PRETEND_VERSION="7.7.7")
     assert "12 passed" in output(nox(locked_project, "-R", "-s", SESSION, env=env))
+
+
+def test_a_version_read_from_a_variable_the_settings_name_is_rebuilt(
+    locked_project: Path,
+) -> None:
+    # hatchling's env version source: the variable's name is the user's.
+    set_hatch_version(locked_project, 'source = "env"\nvariable = "RELEASE_NUMBER"')
+    (locked_project / "tests" / "test_version.py").write_text(
+        "import os\n\nimport my_package\n\n\ndef test_version() -> None:\n"
+        "    assert my_package.__version__ == os.environ['RELEASE_NUMBER']\n"
+    )
+    git_commit_all(locked_project, "Version from the environment")
+    for number in ("1.0", "2.0"):
+        env = project_env(RELEASE_NUMBER=number)
+        assert "12 passed" in output(nox(locked_project, "-R", "-s", SESSION, env=env))
 
 
 def test_an_edit_of_the_installed_copy_is_never_what_gets_tested(

@@ -13,10 +13,14 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
+import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import nox
@@ -154,36 +158,58 @@ NEVER_SHIPPED = (".pyc", ".pyd", ".pyo")  # hatchling leaves out *.py[cdo] anywh
 # version (setuptools-scm, through hatch-vcs) make: names, or prefixes of names.
 BUILD_SETTINGS = (
     *("CC", "CFLAGS", "CPPFLAGS", "LDFLAGS", "LDSHARED", "ARCHFLAGS"),
-    *("MACOSX_DEPLOYMENT_TARGET", "HATCH_", "SETUPTOOLS_SCM_", "VCS_VERSIONING_"),
+    *("MACOSX_DEPLOYMENT_TARGET", "SOURCE_DATE_EPOCH"),
+    *("HATCH_", "SETUPTOOLS_SCM_", "VCS_VERSIONING_"),
 )
+# The wheel settings under which hatchling copies each file of the package into
+# the wheel byte for byte, at its path below the package's parent folder, and
+# makes nothing else from it: with only these (no hooks, no remapping, no forced
+# inclusion), an edit of such a file changes that member and its RECORD line.
+PLAIN_WHEEL_SETTINGS = {"packages", "only-packages", "include", "exclude", "artifacts"}
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a wheel is built from: each file's digest (its bytes, and whether
+    it is executable), and one digest of the rest (the version's sources in
+    git, the build settings in the environment)."""
+
+    files: dict[str, str]
+    rest: str
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps([self.files, self.rest]).encode()).hexdigest()
 
 
 def package(session: nox.Session, group: str) -> None:
     """`sync` a group with the runtime dependencies, then install the package
     (`project`): the venv holds exactly what uv.lock pins, and a wheel built
-    from this tree. A rerun that would change nothing skips both, locally:
-    when the lock, pyproject.toml, the venv's interpreter and distributions,
-    and what the wheel is built from are as the last run left them, and the
-    installed files are still the wheel's."""
+    from this tree. Locally, a rerun skips what it need not do: the sync when
+    the lock, pyproject.toml, the venv's interpreter and distributions are as
+    the last run left them, and the install too when nothing the wheel is built
+    from changed and the installed files are still the wheel's."""
     venv = Path(session.virtualenv.location)
     inputs = build_inputs()
     stamp = venv / "synced-and-installed.txt"
+    left = stamp.read_text().splitlines() if stamp.is_file() and not IN_CI else []
+    synced = left[:1] == [venv_state(venv, group)]
     wheels = list((venv / "wheel").glob("*.whl"))
-    if (
-        not IN_CI
-        and stamp.is_file()
-        and stamp.read_text() == venv_state(venv, group, inputs)
-        and len(wheels) == 1
-        and installed_is(wheels[0], venv)
-    ):
+    unchanged = synced and left[1:] == [inputs.digest] and len(wheels) == 1
+    if unchanged and installed_is(wheels[0], venv):
         session.log(
             f"Nothing {wheels[0].name} is built from changed: not rebuilding; "
             "uv.lock and this venv are as the last run left them: not re-syncing."
         )
         return
-    sync(session, group, project_dependencies=True)
+    if synced:
+        session.log(
+            "uv.lock and this venv are as the last run left them: not re-syncing."
+        )
+    else:
+        sync(session, group, project_dependencies=True)
     project(session, inputs)
-    stamp.write_text(venv_state(venv, group, inputs))
+    stamp.write_text(f"{venv_state(venv, group)}\n{inputs.digest}\n")
 
 
 def venv_state(venv: Path, *inputs: str) -> str:
@@ -202,27 +228,33 @@ def venv_state(venv: Path, *inputs: str) -> str:
     return found.hexdigest()
 
 
-def project(session: nox.Session, inputs: str | None = None) -> None:
+def project(session: nox.Session, inputs: Inputs | None = None) -> None:
     """Install the package from a wheel built from the current source, as a user
     gets it (never editable: tests import what users import).
 
     The wheel is built in a venv kept inside the session's and synced to uv.lock's
     build-system group: an isolated build without remaking the venv every run.
-    It is rebuilt whenever anything it is built from changed (`build_inputs`),
-    so a rerun with no change reinstalls the same wheel, and an edit is always
-    tested.
+    Whenever anything it is built from changed (`build_inputs`), it is rebuilt,
+    or, locally, when all that changed are files it holds as they are, brought
+    up to date in place (`patch`); so an edit is always tested.
     """
     venv = Path(session.virtualenv.location)
     kept = venv / "wheel"
     inputs = inputs or build_inputs()
     wheels = list(kept.glob("*.whl"))
-    record = kept / "built-from.txt"
-    if (
-        len(wheels) == 1
-        and record.is_file()
-        and record.read_text() == f"{inputs} {digest(wheels[0])}\n"
-    ):
+    record = kept / "built-from.json"
+    built = None
+    if len(wheels) == 1 and record.is_file():
+        saved = json.loads(record.read_text())
+        if saved["wheel"] == digest(wheels[0]):
+            built = Inputs(saved["files"], saved["rest"])
+    if built == inputs:
         session.log(f"Nothing {wheels[0].name} is built from changed: not rebuilding.")
+    elif built and not IN_CI and patch(wheels[0], built, inputs):
+        session.log(
+            f"Only files {wheels[0].name} holds as they are changed: wrote them into "
+            "it (as hatchling would), not rebuilding."
+        )
     else:
         shutil.rmtree(kept, ignore_errors=True)
         build_venv = venv / "build-venv"
@@ -237,18 +269,91 @@ def project(session: nox.Session, inputs: str | None = None) -> None:
             *("--python", str(build_venv), "--out-dir", str(kept)),
         )
         wheels = list(kept.glob("*.whl"))
-        record.write_text(f"{inputs} {digest(wheels[0])}\n")
-    # `sync` has just removed the package, so a plain install is the cheap one;
-    # the check makes sure, whatever uv does, that what is installed is this wheel.
+    saved = {"files": inputs.files, "rest": inputs.rest, "wheel": digest(wheels[0])}
+    record.write_text(json.dumps(saved))
     # Copied, never linked to uv's cache: an edit in site-packages (where a
     # traceback points) would otherwise change the cache, and every reinstall.
-    # One that did (linked before) is mended by a reinstall around the cache.
+    # Reinstalled even when uv sees the same version installed; the check makes
+    # sure, whatever uv does, that what is installed is this wheel. One that was
+    # linked before is mended by a reinstall around the cache.
+    name = wheels[0].name.split("-")[0]
     install = ("uv", "pip", "install", "--no-deps", "--link-mode=copy", str(wheels[0]))
-    session.run(*install, "--quiet")
+    session.run(*install, "--reinstall-package", name, "--quiet")
     if not installed_is(wheels[0], venv):
         session.run(*install, "--reinstall", "--no-cache")
         if not installed_is(wheels[0], venv):
             session.error(f"{venv} does not hold {wheels[0].name} after installing it")
+
+
+def patch(wheel: Path, built: Inputs, now: Inputs) -> bool:
+    """Bring a wheel up to date in place, when all that changed since it was
+    built are the bytes of files hatchling copies into it as they are: each
+    such member gets the file's bytes, and its RECORD line the new hash and
+    size, which is what a build would change. Everything else it is made of is
+    unchanged: the other files, the version's sources, the settings. Returns
+    whether it did; anything it cannot prove is left to a full build."""
+    changed = [path for path in now.files if now.files[path] != built.files.get(path)]
+    if built.rest != now.rest or built.files.keys() != now.files.keys():
+        return False
+    if not plain_wheel() or any(path in settings_text() for path in changed):
+        return False  # a hook, a remapping, the version's file, a readme...
+    with zipfile.ZipFile(wheel) as archive:
+        members = archive.infolist()
+        record = members[-1]  # hatchling writes RECORD last
+        if not record.filename.endswith(".dist-info/RECORD"):
+            return False
+        lines = archive.read(record).decode().splitlines(keepends=True)
+        rows = {row[0]: (i, row[1]) for i, row in enumerate(csv.reader(lines)) if row}
+        new = {}
+        for path in changed:
+            before, after = built.files[path].split(), now.files[path].split()
+            if before[1:] != after[1:]:  # the executable bit is in the member's mode
+                return False
+            was = hash_field(bytes.fromhex(before[0]))
+            same = [
+                name
+                for name, (_, hashed) in rows.items()
+                if (path == name or path.endswith(f"/{name}")) and hashed == was
+            ]
+            data = (ROOT / path).read_bytes()
+            if len(same) != 1 or hashlib.sha256(data).hexdigest() != after[0]:
+                return False  # not one member with its old bytes; or edited again
+            new[same[0]] = data
+            i = rows[same[0]][0]
+            name_field = lines[i].rsplit(",", 2)[0]  # as written, quoted or not
+            ending = lines[i][len(lines[i].rstrip("\r\n")) :]
+            hashed = hash_field(hashlib.sha256(data).digest())
+            lines[i] = f"{name_field},{hashed},{len(data)}{ending}"
+        new[record.filename] = "".join(lines).encode()
+        patched = wheel.with_name(f"{wheel.name}.patching")
+        with zipfile.ZipFile(patched, "w") as out:
+            for member in members:  # in order, with hatchling's dates and modes
+                now_bytes = new.get(member.filename)  # b"" too: an emptied file
+                kept = archive.read(member) if now_bytes is None else now_bytes
+                out.writestr(member, kept)
+    patched.replace(wheel)
+    return True
+
+
+def plain_wheel() -> bool:
+    """Whether the build is hatchling's with PLAIN_WHEEL_SETTINGS only, and no
+    metadata hooks (a hook may read any file)."""
+    hatch = PYPROJECT.get("tool", {}).get("hatch", {})
+    build = hatch.get("build", {})
+    wheel = build.get("targets", {}).get("wheel", {})
+    return (
+        PYPROJECT["build-system"].get("build-backend") == "hatchling.build"
+        and set(build) - {"targets"} | set(wheel) <= PLAIN_WHEEL_SETTINGS
+        and "hooks" not in hatch.get("metadata", {})
+        and not (ROOT / "hatch.toml").exists()
+        and not (ROOT / "hatch_build.py").exists()
+    )
+
+
+def settings_text() -> str:
+    """Everything [project] and hatch's settings say, where a file they name
+    (the version's, a readme) shows as its path."""
+    return repr([PYPROJECT["project"], PYPROJECT.get("tool", {}).get("hatch")])
 
 
 def installed_is(wheel: Path, venv: Path) -> bool:
@@ -287,23 +392,35 @@ def record_hash(file: Path) -> str | None:
     """A file's hash as a wheel's RECORD writes it (None when it is gone)."""
     if not file.is_file():
         return None
-    sha256 = hashlib.sha256(file.read_bytes()).digest()
+    return hash_field(hashlib.sha256(file.read_bytes()).digest())
+
+
+def hash_field(sha256: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(sha256).rstrip(b"=").decode()
 
 
-def build_inputs() -> str:
-    """A digest of what a wheel is built from: every file but NOT_IN_WHEEL (with
-    git: those it sees, tracked or not, and in src/ those it ignores too), what
-    the version is made of (the commit, the tags, a dirty tree), and the build
-    settings in the environment."""
-    found = hashlib.sha256()
-    for setting in sorted(n for n in os.environ if n.startswith(BUILD_SETTINGS)):
-        found.update(f"{setting}={os.environ[setting]}\0".encode())
+def build_inputs() -> Inputs:
+    """What a wheel is built from: every file but NOT_IN_WHEEL (with git: those
+    it sees, tracked or not, and in src/ those it ignores too), what the version
+    is made of (the commit, the tags, a dirty tree, the branch, the date), and
+    the build settings in the environment."""
+    rest = hashlib.sha256()
+    # The build settings in the environment, and any variable that the project's
+    # settings name (hatch's env version source reads one).
+    named = set(re.findall(r"\b[A-Z][A-Z0-9_]+\b", settings_text()))
+    for setting in sorted(
+        n for n in os.environ if n.startswith(BUILD_SETTINGS) or n in named
+    ):
+        rest.update(f"{setting}={os.environ[setting]}\0".encode())
+    # A version scheme may put the date in a dirty tree's version.
+    today = time.strftime("%Y%m%d") + time.strftime(" %Y%m%d", time.gmtime())
+    rest.update(f"{today}\0".encode())
     if (ROOT / ".git").exists():
         # Before the first commit there is nothing to describe.
         head = git("describe", "--tags", "--long", "--dirty", "--always", check=False)
         tags = git("for-each-ref", "refs/tags")  # a new one may be the version
-        found.update(f"{head}\0{tags}\0".encode())
+        branch = git("rev-parse", "--abbrev-ref", "HEAD", check=False)  # a scheme's
+        rest.update(f"{head}\0{tags}\0{branch}\0".encode())
         listed = git("ls-files", "-z", "--cached", "--others", "--exclude-standard")
         # In src/ a file git ignores may still be in the wheel (hatchling reads
         # the root .gitignore only, and ships artifacts): all count but bytecode.
@@ -313,6 +430,7 @@ def build_inputs() -> str:
         relative = (p.relative_to(ROOT) for p in ROOT.rglob("*") if p.is_file())
         paths = sorted(p.as_posix() for p in relative if p.parts[0][0] != ".")
     skipped = not_in_wheel()
+    files = {}
     for path in paths:
         if path.startswith(skipped) or path.endswith(NEVER_SHIPPED):
             continue  # never in a wheel
@@ -321,9 +439,10 @@ def build_inputs() -> str:
         file = ROOT / path
         inside = sorted(file.rglob("*")) if file.is_dir() else [file]
         for each in (f for f in inside if f.is_file()):  # else deleted, still in git
-            name = each.relative_to(ROOT).as_posix()
-            found.update(f"{name}\0".encode() + each.read_bytes() + b"\0")
-    return found.hexdigest()
+            sha256 = hashlib.sha256(each.read_bytes()).hexdigest()
+            executable = " x" if each.stat().st_mode & 0o111 else ""  # its mode
+            files[each.relative_to(ROOT).as_posix()] = sha256 + executable
+    return Inputs(files, rest.hexdigest())
 
 
 def not_in_wheel() -> tuple[str, ...]:
