@@ -271,14 +271,19 @@ def project(session: nox.Session, inputs: Inputs | None = None) -> None:
         wheels = list(kept.glob("*.whl"))
     saved = {"files": inputs.files, "rest": inputs.rest, "wheel": digest(wheels[0])}
     record.write_text(json.dumps(saved))
+    # An install of the same version would leave the installed one as it is:
+    # uninstalled first (half the time of uv's --reinstall-package).
+    name = wheels[0].name.split("-")[0]
+    if [*venv.glob(f"*/*/site-packages/{name}-*.dist-info")] or [
+        *venv.glob(f"Lib/site-packages/{name}-*.dist-info")  # Windows
+    ]:
+        session.run("uv", "pip", "uninstall", "--quiet", name)
     # Copied, never linked to uv's cache: an edit in site-packages (where a
     # traceback points) would otherwise change the cache, and every reinstall.
-    # Reinstalled even when uv sees the same version installed; the check makes
-    # sure, whatever uv does, that what is installed is this wheel. One that was
-    # linked before is mended by a reinstall around the cache.
-    name = wheels[0].name.split("-")[0]
+    # The check makes sure, whatever uv does, that what is installed is this
+    # wheel; one that was linked before is mended by a reinstall around the cache.
     install = ("uv", "pip", "install", "--no-deps", "--link-mode=copy", str(wheels[0]))
-    session.run(*install, "--reinstall-package", name, "--quiet")
+    session.run(*install, "--quiet")
     if not installed_is(wheels[0], venv):
         session.run(*install, "--reinstall", "--no-cache")
         if not installed_is(wheels[0], venv):
