@@ -75,21 +75,14 @@ RATIOS = {
     "cold": ("cold", "cold"),
     "edit": ("edit", "edit"),
     "rerun": ("rerun", "rerun"),
-    # The session's own cost: the C projects run 72 tests where cookie's runs 1.
-    "rerun, less pytest": ("rerun_less_pytest", "rerun_less_pytest"),
 }
 # Issue 15, point 6: (projects, target, a ratio's name (x) or a measure (s), limit).
 TARGETS = [
     (("pure",), "warm after an edit <= 1.3x cookie's", "edit", "x", 1.3),
     (("c", "c-abi3"), "warm after a C edit <= 1.3 s", "edit", "s", 1.3),
+    # Like for like: cookie's project is pure. The C projects run 72 tests to its
+    # one (0.05 s more of pytest): the table gives their ratio, with no target.
     (("pure",), "no-change rerun <= 1.1x cookie's", "rerun", "x", 1.1),
-    (
-        ("c", "c-abi3"),
-        "no-change rerun less pytest <= 1.1x",
-        "rerun, less pytest",
-        "x",
-        1.1,
-    ),
     (tuple(VARIANTS), "lock re-sync, nothing changed < 0.1 s", "sync", "s", 0.1),
 ]
 # Timed inside: setuptools' build_ext.run() on _core.c, as hatch_build.py runs it.
@@ -469,11 +462,6 @@ def main() -> None:
             print(f"Projects kept in {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    for project in projects:  # each round's rerun less that round's pytest
-        project.samples["rerun_less_pytest"] = [
-            rerun - pytest for rerun, pytest
-            in zip(project.samples["rerun"], project.samples["pytest"], strict=True)
-        ]  # fmt: skip
     ratios = {p.name: paired(p, projects[-1]) for p in projects if p.ours}
     found = targets(projects, ratios)
     report(projects, ratios, found, args.runs)
