@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
+import io
 import json
 import os
 import re
@@ -20,6 +21,7 @@ import shutil
 import subprocess
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -166,6 +168,9 @@ BUILD_SETTINGS = (
 # makes nothing else from it: with only these (no hooks, no remapping, no forced
 # inclusion), an edit of such a file changes that member and its RECORD line.
 PLAIN_WHEEL_SETTINGS = {"packages", "only-packages", "include", "exclude", "artifacts"}
+# Version sources that read no file of the package but the one they name ("code"
+# runs a module, which may read any file).
+PLAIN_VERSION_SOURCES = {"regex", "vcs", "env"}
 
 
 @dataclass(frozen=True)
@@ -208,8 +213,8 @@ def package(session: nox.Session, group: str) -> None:
         )
     else:
         sync(session, group, project_dependencies=True)
-    project(session, inputs)
-    stamp.write_text(f"{venv_state(venv, group)}\n{inputs.digest}\n")
+    held = project(session, inputs)  # else a file changed while it built
+    stamp.write_text(f"{venv_state(venv, group)}\n{inputs.digest if held else ''}\n")
 
 
 def venv_state(venv: Path, *inputs: str) -> str:
@@ -228,7 +233,7 @@ def venv_state(venv: Path, *inputs: str) -> str:
     return found.hexdigest()
 
 
-def project(session: nox.Session, inputs: Inputs | None = None) -> None:
+def project(session: nox.Session, inputs: Inputs | None = None) -> bool:
     """Install the package from a wheel built from the current source, as a user
     gets it (never editable: tests import what users import).
 
@@ -236,7 +241,8 @@ def project(session: nox.Session, inputs: Inputs | None = None) -> None:
     build-system group: an isolated build without remaking the venv every run.
     Whenever anything it is built from changed (`build_inputs`), it is rebuilt,
     or, locally, when all that changed are files it holds as they are, brought
-    up to date in place (`patch`); so an edit is always tested.
+    up to date in place (`patch`); so an edit is always tested. Returns
+    whether the files it was built from held still while it built.
     """
     venv = Path(session.virtualenv.location)
     kept = venv / "wheel"
@@ -269,8 +275,12 @@ def project(session: nox.Session, inputs: Inputs | None = None) -> None:
             *("--python", str(build_venv), "--out-dir", str(kept)),
         )
         wheels = list(kept.glob("*.whl"))
-    saved = {"files": inputs.files, "rest": inputs.rest, "wheel": digest(wheels[0])}
-    record.write_text(json.dumps(saved))
+    # A file saved while the build read the tree may or may not be in the
+    # wheel: then nothing is recorded, and the next run builds again.
+    held = all(file_digest(ROOT / path) == d for path, d in inputs.files.items())
+    if held:
+        saved = {"files": inputs.files, "rest": inputs.rest, "wheel": digest(wheels[0])}
+        record.write_text(json.dumps(saved))
     # An install of the same version would leave the installed one as it is:
     # uninstalled first (half the time of uv's --reinstall-package).
     name = wheels[0].name.split("-")[0]
@@ -288,6 +298,7 @@ def project(session: nox.Session, inputs: Inputs | None = None) -> None:
         session.run(*install, "--reinstall", "--no-cache")
         if not installed_is(wheels[0], venv):
             session.error(f"{venv} does not hold {wheels[0].name} after installing it")
+    return held
 
 
 def patch(wheel: Path, built: Inputs, now: Inputs) -> bool:
@@ -300,31 +311,37 @@ def patch(wheel: Path, built: Inputs, now: Inputs) -> bool:
     changed = [path for path in now.files if now.files[path] != built.files.get(path)]
     if built.rest != now.rest or built.files.keys() != now.files.keys():
         return False
-    if not plain_wheel() or any(path in settings_text() for path in changed):
+    named = settings_text().lower()  # lower: a file system may ignore case
+    members_of = package_members()
+    if members_of is None or any(path.lower() in named for path in changed):
         return False  # a hook, a remapping, the version's file, a readme...
     with zipfile.ZipFile(wheel) as archive:
         members = archive.infolist()
         record = members[-1]  # hatchling writes RECORD last
         if not record.filename.endswith(".dist-info/RECORD"):
             return False
-        lines = archive.read(record).decode().splitlines(keepends=True)
-        rows = {row[0]: (i, row[1]) for i, row in enumerate(csv.reader(lines)) if row}
+        lines = io.StringIO(archive.read(record).decode(), newline="").readlines()
+        rows = list(csv.reader(lines))
+        if len(rows) != len(lines) or any(len(row) != 3 for row in rows):
+            return False  # a name with a line break in it: not worth the risk
+        index = {row[0]: i for i, row in enumerate(rows)}
+        hashes = [row[1] for row in rows]
         new = {}
         for path in changed:
             before, after = built.files[path].split(), now.files[path].split()
             if before[1:] != after[1:]:  # the executable bit is in the member's mode
                 return False
-            was = hash_field(bytes.fromhex(before[0]))
-            same = [
-                name
-                for name, (_, hashed) in rows.items()
-                if (path == name or path.endswith(f"/{name}")) and hashed == was
-            ]
+            member, was = members_of(path), hash_field(bytes.fromhex(before[0]))
+            # Its old bytes in one member only: not also a license file's copy.
+            if member not in index or hashes[index[member]] != was:
+                return False
+            if hashes.count(was) != 1:
+                return False
             data = (ROOT / path).read_bytes()
-            if len(same) != 1 or hashlib.sha256(data).hexdigest() != after[0]:
-                return False  # not one member with its old bytes; or edited again
-            new[same[0]] = data
-            i = rows[same[0]][0]
+            if hashlib.sha256(data).hexdigest() != after[0]:
+                return False  # edited again since
+            new[member] = data
+            i = index[member]
             name_field = lines[i].rsplit(",", 2)[0]  # as written, quoted or not
             ending = lines[i][len(lines[i].rstrip("\r\n")) :]
             hashed = hash_field(hashlib.sha256(data).digest())
@@ -332,27 +349,41 @@ def patch(wheel: Path, built: Inputs, now: Inputs) -> bool:
         new[record.filename] = "".join(lines).encode()
         patched = wheel.with_name(f"{wheel.name}.patching")
         with zipfile.ZipFile(patched, "w") as out:
-            for member in members:  # in order, with hatchling's dates and modes
-                now_bytes = new.get(member.filename)  # b"" too: an emptied file
-                kept = archive.read(member) if now_bytes is None else now_bytes
-                out.writestr(member, kept)
+            for member_info in members:  # in order, with hatchling's dates and modes
+                now_bytes = new.get(member_info.filename)  # b"" too: an emptied file
+                kept = archive.read(member_info) if now_bytes is None else now_bytes
+                out.writestr(member_info, kept)
     patched.replace(wheel)
     return True
 
 
-def plain_wheel() -> bool:
-    """Whether the build is hatchling's with PLAIN_WHEEL_SETTINGS only, and no
-    metadata hooks (a hook may read any file)."""
+def package_members() -> Callable[[str], str | None] | None:
+    """How hatchling names a file of the package in the wheel (`src/pkg/a.py`
+    is `pkg/a.py`), when the build is hatchling's with PLAIN_WHEEL_SETTINGS
+    only, its `packages` listed, no metadata hooks (a hook may read any file)
+    and a version that no code of the project makes; else None."""
     hatch = PYPROJECT.get("tool", {}).get("hatch", {})
     build = hatch.get("build", {})
     wheel = build.get("targets", {}).get("wheel", {})
-    return (
-        PYPROJECT["build-system"].get("build-backend") == "hatchling.build"
+    packages = [str(p).strip("/") for p in wheel.get("packages", [])]
+    if not (
+        packages
+        and PYPROJECT["build-system"].get("build-backend") == "hatchling.build"
         and set(build) - {"targets"} | set(wheel) <= PLAIN_WHEEL_SETTINGS
         and "hooks" not in hatch.get("metadata", {})
+        and hatch.get("version", {}).get("source", "regex") in PLAIN_VERSION_SOURCES
         and not (ROOT / "hatch.toml").exists()
         and not (ROOT / "hatch_build.py").exists()
-    )
+    ):
+        return None
+
+    def member(path: str) -> str | None:
+        for package in packages:
+            if path.startswith(f"{package}/"):
+                return package.rpartition("/")[2] + path[len(package) :]
+        return None
+
+    return member
 
 
 def settings_text() -> str:
@@ -363,34 +394,37 @@ def settings_text() -> str:
 
 def installed_is(wheel: Path, venv: Path) -> bool:
     """Whether the venv holds exactly this wheel, by its installed RECORD: that
-    has the wheel's own lines (for a file of the wheel's .data directory, which
+    has the wheel's own rows (for a file of the wheel's .data directory, which
     the installer moves, its hash), installers add theirs (ignored), and every
     file it lists still has its hash (not so after an edit in site-packages)."""
     with zipfile.ZipFile(wheel) as archive:
         name = next(n for n in archive.namelist() if n.endswith(".dist-info/RECORD"))
-        built = archive.read(name).decode().splitlines()
+        built = record_rows(archive.read(name).decode())
     dist_info = name.split("/")[0]
     installed = [*venv.glob(f"lib/*/site-packages/{dist_info}/RECORD")]
     installed += venv.glob(f"Lib/site-packages/{dist_info}/RECORD")  # Windows
     if len(installed) != 1:
         return False
-    as_installed = installed[0].read_text().splitlines()
+    as_installed = record_rows(installed[0].read_text(encoding="utf-8"))
     data = dist_info.replace(".dist-info", ".data/")
-    moved = [line for line in built if line.startswith(data)]
+    moved = {row for row in built if row[0].startswith(data)}
     site_packages = installed[0].parent.parent
     return (
-        set(built) - set(moved) <= set(as_installed)
-        and record_hashes(moved) <= record_hashes(as_installed)
+        built - moved <= as_installed
+        and {row[1] for row in moved} <= {row[1] for row in as_installed}
         and all(
             record_hash(site_packages / path) == hashed
-            for path, hashed, _ in csv.reader(as_installed)
+            for path, hashed, _ in as_installed
             if hashed  # RECORD itself has none
         )
     )
 
 
-def record_hashes(lines: list[str]) -> set[str]:
-    return {hashed for _, hashed, _ in csv.reader(lines)}
+def record_rows(text: str) -> set[tuple[str, str, str]]:
+    """A RECORD's rows (path, hash, size): csv, split at line ends only (a name
+    may hold U+2028, which str.splitlines would split at)."""
+    rows = csv.reader(io.StringIO(text, newline=""))
+    return {(row[0], row[1], row[2]) for row in rows if len(row) == 3}
 
 
 def record_hash(file: Path) -> str | None:
@@ -406,48 +440,74 @@ def hash_field(sha256: bytes) -> str:
 
 def build_inputs() -> Inputs:
     """What a wheel is built from: every file but NOT_IN_WHEEL (with git: those
-    it sees, tracked or not, and in src/ those it ignores too), what the version
-    is made of (the commit, the tags, a dirty tree, the branch, the date), and
-    the build settings in the environment."""
+    it sees, tracked or not, and in src/ and the packages those it ignores
+    too), what the version is made of (the commit, the tags, a dirty tree, the
+    branch, the date), uv.lock (the backend's versions), and the build
+    settings in the environment."""
     rest = hashlib.sha256()
+    settings = settings_text()
     # The build settings in the environment, and any variable that the project's
     # settings name (hatch's env version source reads one).
-    named = set(re.findall(r"\b[A-Z][A-Z0-9_]+\b", settings_text()))
+    named = set(re.findall(r"\b[A-Z][A-Z0-9_]+\b", settings))
     for setting in sorted(
         n for n in os.environ if n.startswith(BUILD_SETTINGS) or n in named
     ):
         rest.update(f"{setting}={os.environ[setting]}\0".encode())
     # A version scheme may put the date in a dirty tree's version.
     today = time.strftime("%Y%m%d") + time.strftime(" %Y%m%d", time.gmtime())
-    rest.update(f"{today}\0".encode())
-    if (ROOT / ".git").exists():
+    rest.update(f"{today}\0{digest(LOCK)}\0".encode())
+    # The project may be a folder of a repository (hatch-vcs's `root`).
+    above = [d for d in (ROOT, *ROOT.parents) if (d / ".git").exists()][:1]
+    if above:
         # Before the first commit there is nothing to describe.
         head = git("describe", "--tags", "--long", "--dirty", "--always", check=False)
         tags = git("for-each-ref", "refs/tags")  # a new one may be the version
         branch = git("rev-parse", "--abbrev-ref", "HEAD", check=False)  # a scheme's
         rest.update(f"{head}\0{tags}\0{branch}\0".encode())
+        # hatchling reads the .gitignore files above the project up to it, too.
+        for folder in (d for d in ROOT.parents if above[0] in (d, *d.parents)):
+            ignore = folder / ".gitignore"
+            rest.update(ignore.read_bytes() + b"\0" if ignore.is_file() else b"-\0")
         listed = git("ls-files", "-z", "--cached", "--others", "--exclude-standard")
-        # In src/ a file git ignores may still be in the wheel (hatchling reads
-        # the root .gitignore only, and ships artifacts): all count but bytecode.
-        listed += git("ls-files", "-z", "--others", "--", "src")
+        # In src/ and the packages a file git ignores may still be in the wheel
+        # (an artifact, or one only a nested .gitignore names): all count.
+        listed += git("ls-files", "-z", "--others", "--", "src", *package_folders())
         paths = sorted(set(filter(None, listed.split("\0"))))
     else:  # an unpacked archive: all but what is hidden here (.nox, .coverage)
         relative = (p.relative_to(ROOT) for p in ROOT.rglob("*") if p.is_file())
         paths = sorted(p.as_posix() for p in relative if p.parts[0][0] != ".")
     skipped = not_in_wheel()
+    # Bytecode is never in a wheel, unless the settings ship it (an artifact).
+    never = (
+        () if "artifacts" in settings or "force-include" in settings else NEVER_SHIPPED
+    )
     files = {}
     for path in paths:
-        if path.startswith(skipped) or path.endswith(NEVER_SHIPPED):
+        if path.startswith(skipped) or path.endswith(never):
             continue  # never in a wheel
         # A linked folder or a submodule is one entry to git, and hatchling
         # builds from every file in it.
         file = ROOT / path
         inside = sorted(file.rglob("*")) if file.is_dir() else [file]
-        for each in (f for f in inside if f.is_file()):  # else deleted, still in git
-            sha256 = hashlib.sha256(each.read_bytes()).hexdigest()
-            executable = " x" if each.stat().st_mode & 0o111 else ""  # its mode
-            files[each.relative_to(ROOT).as_posix()] = sha256 + executable
+        for each in inside:
+            found = file_digest(each)
+            if found:  # else a folder, or deleted and still in git
+                files[each.relative_to(ROOT).as_posix()] = found
     return Inputs(files, rest.hexdigest())
+
+
+def file_digest(file: Path) -> str | None:
+    """A file's bytes and whether it is executable (its mode in the wheel)."""
+    if not file.is_file():
+        return None
+    executable = " x" if file.stat().st_mode & 0o111 else ""
+    return hashlib.sha256(file.read_bytes()).hexdigest() + executable
+
+
+def package_folders() -> list[str]:
+    hatch = PYPROJECT.get("tool", {}).get("hatch", {})
+    wheel = hatch.get("build", {}).get("targets", {}).get("wheel", {})
+    return [str(p).strip("/") for p in wheel.get("packages", [])]
 
 
 def not_in_wheel() -> tuple[str, ...]:
@@ -466,6 +526,12 @@ def not_in_wheel() -> tuple[str, ...]:
 
 
 def git(*args: str, check: bool = True) -> str:
+    # Names are bytes to git: one that is not UTF-8 keeps its bytes as escapes.
     return subprocess.run(
-        ["git", *args], cwd=ROOT, capture_output=True, text=True, check=check
+        ["git", *args],
+        cwd=ROOT,
+        capture_output=True,
+        encoding="utf-8",
+        errors="surrogateescape",
+        check=check,
     ).stdout
