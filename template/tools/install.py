@@ -461,9 +461,11 @@ def build_inputs() -> Inputs:
     if above:
         # Before the first commit there is nothing to describe.
         head = git("describe", "--tags", "--long", "--dirty", "--always", check=False)
-        tags = git("for-each-ref", "refs/tags")  # a new one may be the version
-        branch = git("rev-parse", "--abbrev-ref", "HEAD", check=False)  # a scheme's
-        rest.update(f"{head}\0{tags}\0{branch}\0".encode())
+        # The tags (a new one may be the version) and the branch, marked * (a
+        # version scheme may read it): one call.
+        refs = git("for-each-ref", "--format=%(HEAD)%(objectname) %(refname)",
+                   "refs/tags", "refs/heads")  # fmt: skip
+        rest.update(f"{head}\0{refs}\0".encode())
         # hatchling reads the .gitignore files above the project up to it, too.
         for folder in (d for d in ROOT.parents if above[0] in (d, *d.parents)):
             ignore = folder / ".gitignore"
@@ -471,8 +473,9 @@ def build_inputs() -> Inputs:
         listed = git("ls-files", "-z", "--cached", "--others", "--exclude-standard")
         # In src/ and the packages a file git ignores may still be in the wheel
         # (an artifact, or one only a nested .gitignore names): all count.
-        listed += git("ls-files", "-z", "--others", "--", "src", *package_folders())
-        paths = sorted(set(filter(None, listed.split("\0"))))
+        paths = sorted(
+            {*filter(None, listed.split("\0")), *files_below(package_folders())}
+        )
     else:  # an unpacked archive: all but what is hidden here (.nox, .coverage)
         relative = (p.relative_to(ROOT) for p in ROOT.rglob("*") if p.is_file())
         paths = sorted(p.as_posix() for p in relative if p.parts[0][0] != ".")
@@ -504,10 +507,23 @@ def file_digest(file: Path) -> str | None:
     return hashlib.sha256(file.read_bytes()).hexdigest() + executable
 
 
+def files_below(folders: list[str]) -> list[str]:
+    """Every file below these folders, named as git names them: a linked
+    folder is one entry (`build_inputs` reads what is in it)."""
+    found = []
+    for folder in folders:
+        for top, dirs, names in os.walk(ROOT / folder):
+            here = Path(top)
+            linked = [d for d in dirs if (here / d).is_symlink()]
+            found += [(here / n).relative_to(ROOT).as_posix() for n in names + linked]
+    return found
+
+
 def package_folders() -> list[str]:
+    """src/ and the folders `packages` names (a flat layout's too)."""
     hatch = PYPROJECT.get("tool", {}).get("hatch", {})
     wheel = hatch.get("build", {}).get("targets", {}).get("wheel", {})
-    return [str(p).strip("/") for p in wheel.get("packages", [])]
+    return ["src", *(str(p).strip("/") for p in wheel.get("packages", []))]
 
 
 def not_in_wheel() -> tuple[str, ...]:
