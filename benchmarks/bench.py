@@ -81,7 +81,7 @@ TARGETS = [
     (("pure",), "warm after an edit <= 1.3x cookie's", "edit", "x", 1.3),
     (("c", "c-abi3"), "warm after a C edit <= 1.3 s", "edit", "s", 1.3),
     # Like for like: cookie's project is pure. The C projects run 72 tests to its
-    # one (0.05 s more of pytest): the table gives their ratio, with no target.
+    # one (0.05-0.1 s more of pytest): the table gives their ratio, no target.
     (("pure",), "no-change rerun <= 1.1x cookie's", "rerun", "x", 1.1),
     (tuple(VARIANTS), "lock re-sync, nothing changed < 0.1 s", "sync", "s", 0.1),
 ]
