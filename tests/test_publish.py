@@ -894,7 +894,7 @@ def test_workflow_publish_jobs_are_safe(render) -> None:
         job = jobs[name]
         assert job["environment"]["name"] == environment
         assert job["permissions"] == {"contents": "read", "id-token": "write"}
-        checks = {"lint", "test", "typecheck", "docs", "build", "wheels"}
+        checks = {"lint", "test", "coverage", "typecheck", "docs", "build", "wheels"}
         assert set(job["needs"]) == checks
         assert ref in job["if"]
         assert (dispatch in job["if"]) if dispatch else ("dispatch" not in job["if"])
