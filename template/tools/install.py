@@ -31,6 +31,9 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).parent.parent.resolve()
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+HATCH = PYPROJECT.get("tool", {}).get("hatch", {})
+WHEEL = HATCH.get("build", {}).get("targets", {}).get("wheel", {})
+PACKAGES = [str(p).strip("/") for p in WHEEL.get("packages", [])]  # src/pkg
 LOCK = ROOT / "uv.lock"
 FALSE_WORDS = {"", "0", "false", "no", "off"}
 
@@ -225,8 +228,7 @@ def venv_state(venv: Path, *inputs: str) -> str:
     found = hashlib.sha256("\0".join(inputs).encode())
     for path in (LOCK, ROOT / "pyproject.toml", venv / "pyvenv.cfg"):
         found.update(path.read_bytes() + b"\0" if path.is_file() else b"-\0")
-    infos = [*venv.glob("lib/*/site-packages/*.dist-info")]
-    infos += venv.glob("Lib/site-packages/*.dist-info")  # Windows
+    infos = in_site_packages(venv, "*.dist-info")
     for info in sorted(infos):
         stat = info.stat()
         found.update(f"{info.name} {stat.st_ino} {stat.st_mtime_ns}\0".encode())
@@ -284,9 +286,7 @@ def project(session: nox.Session, inputs: Inputs | None = None) -> bool:
     # An install of the same version would leave the installed one as it is:
     # uninstalled first (half the time of uv's --reinstall-package).
     name = wheels[0].name.split("-")[0]
-    if [*venv.glob(f"*/*/site-packages/{name}-*.dist-info")] or [
-        *venv.glob(f"Lib/site-packages/{name}-*.dist-info")  # Windows
-    ]:
+    if in_site_packages(venv, f"{name}-*.dist-info"):
         session.run("uv", "pip", "uninstall", "--quiet", name)
     # Copied, never linked to uv's cache: an edit in site-packages (where a
     # traceback points) would otherwise change the cache, and every reinstall.
@@ -362,23 +362,20 @@ def package_members() -> Callable[[str], str | None] | None:
     is `pkg/a.py`), when the build is hatchling's with PLAIN_WHEEL_SETTINGS
     only, its `packages` listed, no metadata hooks (a hook may read any file)
     and a version that no code of the project makes; else None."""
-    hatch = PYPROJECT.get("tool", {}).get("hatch", {})
-    build = hatch.get("build", {})
-    wheel = build.get("targets", {}).get("wheel", {})
-    packages = [str(p).strip("/") for p in wheel.get("packages", [])]
     if not (
-        packages
+        PACKAGES
         and PYPROJECT["build-system"].get("build-backend") == "hatchling.build"
-        and set(build) - {"targets"} | set(wheel) <= PLAIN_WHEEL_SETTINGS
-        and "hooks" not in hatch.get("metadata", {})
-        and hatch.get("version", {}).get("source", "regex") in PLAIN_VERSION_SOURCES
+        and set(HATCH.get("build", {})) - {"targets"} | set(WHEEL)
+        <= PLAIN_WHEEL_SETTINGS
+        and "hooks" not in HATCH.get("metadata", {})
+        and HATCH.get("version", {}).get("source", "regex") in PLAIN_VERSION_SOURCES
         and not (ROOT / "hatch.toml").exists()
         and not (ROOT / "hatch_build.py").exists()
     ):
         return None
 
     def member(path: str) -> str | None:
-        for package in packages:
+        for package in PACKAGES:
             if path.startswith(f"{package}/"):
                 return package.rpartition("/")[2] + path[len(package) :]
         return None
@@ -389,7 +386,14 @@ def package_members() -> Callable[[str], str | None] | None:
 def settings_text() -> str:
     """Everything [project] and hatch's settings say, where a file they name
     (the version's, a readme) shows as its path."""
-    return repr([PYPROJECT["project"], PYPROJECT.get("tool", {}).get("hatch")])
+    return repr([PYPROJECT["project"], HATCH])
+
+
+def in_site_packages(venv: Path, pattern: str) -> list[Path]:
+    """What matches a pattern in a venv's site-packages (lib/pythonX.Y/ on
+    POSIX, Lib/ on Windows)."""
+    return [*venv.glob(f"lib/*/site-packages/{pattern}"),
+            *venv.glob(f"Lib/site-packages/{pattern}")]  # fmt: skip
 
 
 def installed_is(wheel: Path, venv: Path) -> bool:
@@ -401,8 +405,7 @@ def installed_is(wheel: Path, venv: Path) -> bool:
         name = next(n for n in archive.namelist() if n.endswith(".dist-info/RECORD"))
         built = record_rows(archive.read(name).decode())
     dist_info = name.split("/")[0]
-    installed = [*venv.glob(f"lib/*/site-packages/{dist_info}/RECORD")]
-    installed += venv.glob(f"Lib/site-packages/{dist_info}/RECORD")  # Windows
+    installed = in_site_packages(venv, f"{dist_info}/RECORD")
     if len(installed) != 1:
         return False
     as_installed = record_rows(installed[0].read_text(encoding="utf-8"))
@@ -474,7 +477,7 @@ def build_inputs() -> Inputs:
         # In src/ and the packages a file git ignores may still be in the wheel
         # (an artifact, or one only a nested .gitignore names): all count.
         paths = sorted(
-            {*filter(None, listed.split("\0")), *files_below(package_folders())}
+            {*filter(None, listed.split("\0")), *files_below(["src", *PACKAGES])}
         )
     else:  # an unpacked archive: all but what is hidden here (.nox, .coverage)
         relative = (p.relative_to(ROOT) for p in ROOT.rglob("*") if p.is_file())
@@ -519,23 +522,14 @@ def files_below(folders: list[str]) -> list[str]:
     return found
 
 
-def package_folders() -> list[str]:
-    """src/ and the folders `packages` names (a flat layout's too)."""
-    hatch = PYPROJECT.get("tool", {}).get("hatch", {})
-    wheel = hatch.get("build", {}).get("targets", {}).get("wheel", {})
-    return ["src", *(str(p).strip("/") for p in wheel.get("packages", []))]
-
-
 def not_in_wheel() -> tuple[str, ...]:
     """NOT_IN_WHEEL, but for those that the metadata or the wheel's build
     settings name (a readme plugin's fragments, a force-include, shared data):
     they may be in the wheel. hatch.toml, rarely used, counts whole."""
-    hatch = PYPROJECT.get("tool", {}).get("hatch", {})
-    build = {k: v for k, v in hatch.get("build", {}).items() if k != "targets"}
-    wheel = hatch.get("build", {}).get("targets", {}).get("wheel")
+    build = {k: v for k, v in HATCH.get("build", {}).items() if k != "targets"}
     project = PYPROJECT["project"]
     named = repr([project.get("readme"), project.get("license-files")])
-    named += repr([hatch.get("metadata"), build, wheel])
+    named += repr([HATCH.get("metadata"), build, WHEEL])
     hatch_toml = ROOT / "hatch.toml"
     named += hatch_toml.read_text() if hatch_toml.is_file() else ""
     return tuple(p for p in NOT_IN_WHEEL if p.rstrip("/") not in named)
