@@ -258,3 +258,16 @@ def test_template_wheels_session_renders_the_c_variant_and_runs_its_wheels(
     assert "copier copy --defaults --vcs-ref=HEAD --data variant=c-extension" in output
     assert "docker-that-is-not-here is not installed or not running here" in output
     assert "Traceback" not in output
+
+
+def test_a_stub_that_differs_from_the_module_names_the_stub_file(
+    committed_project,
+) -> None:
+    project = committed_project(variant="c-extension")
+    stub = project / "src" / "my_package" / "_core.pyi"
+    stub.write_text(stub.read_text().replace("def clamp(x: float, /,", "def clamp(x: float, y: float, /,", 1))
+    result = nox(project, "-s", "typecheck", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "my_package._core.clamp is inconsistent" in output, output
+    assert "src/my_package/_core.pyi:" in output, output

@@ -20,16 +20,6 @@ def test_sessions_pass_in_a_fresh_project(committed_project) -> None:
     assert dist[2].endswith(".tar.gz")
 
 
-def test_tests_import_the_installed_package_not_the_source(committed_project) -> None:
-    project = committed_project()
-    (project / "tests" / "test_where.py").write_text(
-        "import my_package\n\n\n"
-        "def test_imported_from_site_packages() -> None:\n"
-        "    assert 'site-packages' in my_package.__file__\n"
-    )
-    nox(project, "-s", "test-3.11")
-
-
 def test_reused_venv_tests_the_edited_source(committed_project) -> None:
     project = committed_project()
     session = "test-3.11"
@@ -50,7 +40,7 @@ def test_reused_venv_tests_the_edited_source(committed_project) -> None:
 def test_coverage_has_its_own_session_and_reports_against_src(
     committed_project,
 ) -> None:
-    # Measured on the installed package, reported on src/; the inner loop
+    # Measured on src/ (the sessions install it editable); the inner loop
     # (test-<python>) runs pytest alone.
     project = committed_project()
     text_py = project / "src" / "my_package" / "text.py"
@@ -66,7 +56,7 @@ def test_coverage_has_its_own_session_and_reports_against_src(
     (row,) = (
         line
         for line in report.splitlines()
-        if line.startswith("src/my_package/text.py ")
+        if line.startswith("src/my_package/text.py ") and "%" in line
     )
     assert row.split()[-1] == str(unrun), report  # the Missing column
     assert "site-packages" not in report

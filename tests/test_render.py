@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import json
 import itertools
 import re
 import shutil
@@ -103,7 +104,10 @@ def test_default_render_has_the_expected_files(render: Render) -> None:
         "src/my_package/text.py",
         "tests/test_package.py",
         "tests/test_text.py",
-        "tools/check_ci_mirror.py",
+        "tools/check_ci.py",
+        "tools/ci.schema.yml",
+        "tools/install.py",
+        "tools/publish.py",
     } <= files
     assert not any(f.endswith(".jinja") for f in files)
 
@@ -131,13 +135,14 @@ def test_answer_set_renders_a_valid_consistent_project(
         .startswith(LICENSE_FIRST_LINES[answers["license"]])
     )
 
+    # CI's test jobs are the noxfile's test sessions (the workflow derives
+    # them), and those are the classifiers' Pythons and their free-threaded builds.
     supported = SUPPORTED_PYTHONS[SUPPORTED_PYTHONS.index(answers["min_python"]) :]
-    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
     free_threaded = [f"{v}t" for v in supported if v in {"3.14", "3.15"}]
-    assert workflow["jobs"]["test"]["strategy"]["matrix"]["python"] == [
-        *supported,
-        *free_threaded,
-    ]
+    listing = nox(project, "--list", "--json", "--tags", "ci-every-os").stdout
+    sessions = json.loads(listing.splitlines()[-1])
+    assert [s["python"] for s in sessions] == [*supported, *free_threaded]
+    assert {s["name"] for s in sessions} == {"test"}
 
     if answers["versioning"] == "vcs":
         git_commit_all(project)
@@ -234,9 +239,9 @@ def test_nox_on_its_oldest_python_runs_every_tool_on_a_supported_one(
 ) -> None:
     # nox runs on 3.10 and newer, and imports the noxfile and tools/install.py
     # in its own process: those two keep to 3.10. The tools the sessions run
-    # (the mirror and pre-commit checkers, publish.py, the build hook) run in
-    # venvs that uv.lock's sync puts on a Python the package supports: here
-    # the newest min_python, the furthest from 3.10.
+    # (the CI checker, publish.py, the build hook) run in venvs that uv.lock's
+    # sync puts on a Python the package supports: here the newest min_python,
+    # the furthest from 3.10.
     newest = SUPPORTED_PYTHONS[-1]
     require_python(newest)
     project = render(variant=variant, min_python=newest)
@@ -253,8 +258,7 @@ def test_nox_on_its_oldest_python_runs_every_tool_on_a_supported_one(
     result = run(*nox_310, "-s", "lint", "typecheck", cwd=project)
     output = result.stdout + result.stderr
     assert f"Using CPython {newest}" in output  # uv moved the tool venvs
-    assert "CI mirrors nox:" in output
-    assert "pre-commit runs the locked versions" in output
+    assert "CI runs the noxfile:" in output
     usage = run(*nox_310, "-s", "publish_test", "--", "--help", cwd=project).stdout
     assert "usage: publish.py" in usage
     # In CI the lock is checked before anything syncs, from a new venv on that

@@ -64,10 +64,12 @@ def sync(session: nox.Session, *groups: str, project: bool = False) -> None:
     # uv's file cache keys follow the newest change time, which deleting a file
     # does not move: the C sources' names are a cache key too.
     sources = sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("src/**/*.[ch]"))
-    env = {
+    env: dict[str, str | None] = {
         "UV_PROJECT_ENVIRONMENT": str(venv),
         "WHEELWRIGHT_SOURCES": " ".join(sources),
     }
+    if not session.python:  # a tool session: on a Python the package supports
+        env["UV_PYTHON"] = None  # (nox sets it to its own, which may be older)
     try:
         locking = ["--locked"] if IN_CI else []  # CI stops on a missing or stale lock
         session.run("uv", "sync", "--no-default-groups", *selected, *locking, env=env)
