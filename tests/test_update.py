@@ -211,10 +211,10 @@ def nox_test_sessions(project: Path) -> set[str]:
 
 
 def ci_matrix(project: Path) -> set[str]:
-    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
-    return {
-        f"test-{v}" for v in workflow["jobs"]["test"]["strategy"]["matrix"]["python"]
-    }
+    """The test jobs CI derives: the sessions tagged for it."""
+    listing = nox(project, "--list", "--json", "--tags", "ci", "ci-every-os").stdout
+    entries = json.loads(listing.strip().splitlines()[-1])
+    return {e["session"] for e in entries if e["name"] == "test"}
 
 
 # --- user edits -------------------------------------------------------------------
@@ -240,15 +240,16 @@ USER_DEPENDENCY = "packaging>=24"
 
 USER_SESSION = '''
 
-@nox.session
+@nox.session(tags=["ci"])
 def audit(session: nox.Session) -> None:
-    """Audit the dependencies (CI job: audit)."""
+    """Audit the dependencies (a CI job, by its tag)."""
     session.run("python", "-c", "print('audit')")
 '''
 
 
 def add_user_edits(project: Path) -> None:
-    """Edit code, add a runtime dependency, and add a session with its CI job."""
+    """Edit code, add a runtime dependency, and add a session CI runs (its
+    tag is all it takes: the workflow derives its jobs from the noxfile)."""
     text_py = project / "src" / MODULE / "text.py"
     text_py.write_text(text_py.read_text() + USER_FUNCTION)
     (project / "tests" / "test_user.py").write_text(USER_TEST)
@@ -256,20 +257,6 @@ def add_user_edits(project: Path) -> None:
          f'dependencies = ["{USER_DEPENDENCY}"]')  # fmt: skip
     noxfile = project / "noxfile.py"
     noxfile.write_text(noxfile.read_text() + USER_SESSION)
-    # The audit job is the lint job with another session, as a user would copy
-    # it; like every check, it gates publishing.
-    ci = project / ".github" / "workflows" / "ci.yml"
-    text = ci.read_text()
-    lint_job = re.search(r"(?ms)^  lint:\n.*?^      - run: nox -s lint\n", text)
-    assert lint_job, f"no lint job in {ci}"
-    audit_job = (
-        lint_job[0]
-        .replace("  lint:\n", "  audit:\n", 1)
-        .replace("name: lint", "name: audit")
-        .replace("nox -s lint", "nox -s audit")
-    )
-    text = re.sub(r"(?m)^(    needs: \[.*)\]$", r"\1, audit]", text)
-    ci.write_text(text.rstrip("\n") + "\n\n" + audit_job)
     git_commit_all(project, "User edits")
 
 
@@ -308,14 +295,14 @@ def test_update_brings_template_changes_and_keeps_user_edits(
     assert (project / "tests" / "test_user.py").read_text() == USER_TEST
     assert pyproject(project)["project"]["dependencies"] == [USER_DEPENDENCY]
     assert noxfile.endswith(USER_SESSION)
-    assert "\n  audit:\n" in ci
-    assert ci.rstrip("\n").endswith("      - run: nox -s audit")
 
     git_commit_all(project, f"Update to wheelwright {NEW}")
-    # lint runs the CI-mirror checker: the user's audit session still has its job.
+    # lint runs the CI checker: the user's audit session gets its CI job.
     result = nox(project, "-s", "lint", f"test-{PYTHON}")
     output = result.stdout + result.stderr
-    assert "CI mirrors nox:" in output
+    assert "CI runs the noxfile:" in output
+    listed = nox(project, "--list", "--json", "--tags", "ci").stdout
+    assert "audit" in {s["name"] for s in json.loads(listed.splitlines()[-1])}
     assert f"Session test-{PYTHON} was successful" in output
 
 
@@ -359,11 +346,66 @@ def test_conflicting_edit_leaves_markers_that_git_flags(
     # ...and the project's own lint session names the marker, in any file.
     lint = nox(project, "-s", "lint", check=False)
     assert lint.returncode != 0
-    assert "Resolve these conflict markers, then rerun:" in lint.stdout + lint.stderr
+    assert "Resolve what the update left, then rerun:" in lint.stdout + lint.stderr
     assert "CHANGELOG.md:" in lint.stdout + lint.stderr
     # The rest of the update merged: the new file is there, the answers moved on.
     assert (project / "SUPPORT.md").is_file()
     assert answers(project)["_commit"] == NEW
+
+
+def conflicting_changelog(template_repo: Path, tmp_path: Path) -> Path:
+    """A project at OLD whose CHANGELOG line the user changed, as v1.1.0 does."""
+    project = render_at(template_repo, tmp_path / "project", OLD)
+    changelog = project / "CHANGELOG.md"
+    edit(changelog, last_line(changelog.read_text()), "- The user's words.")
+    git_commit_all(project, "User edits the changelog")
+    return project
+
+
+def test_rejected_hunks_fail_lint_first_naming_the_file(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    # --conflict rej takes the template's side in the file and writes the
+    # user's hunk to an untracked *.rej: `git diff --check` sees nothing.
+    project = conflicting_changelog(template_repo, tmp_path)
+    timed_update(project, "--conflict", "rej")
+    assert (project / "CHANGELOG.md.rej").is_file()
+    assert run("git", "diff", "--check", cwd=project, check=False).returncode == 0
+    lint = nox(project, "-s", "lint", check=False)
+    output = lint.stdout + lint.stderr
+    assert lint.returncode != 0
+    assert "Resolve what the update left, then rerun:\nCHANGELOG.md.rej" in output
+    assert "nox > ruff" not in output  # before any tool, which would only confuse
+
+
+def test_inline_markers_fail_lint_before_any_tool_runs(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    project = conflicting_changelog(template_repo, tmp_path)
+    pyproject_toml = project / "pyproject.toml"
+    edit(pyproject_toml, "[tool.ruff]\n", "[tool.ruff]\n# the user's ruff note\n")
+    git_commit_all(project, "A note")
+    timed_update(project, "--conflict", "inline")
+    lint = nox(project, "-s", "lint", check=False)
+    output = lint.stdout + lint.stderr
+    assert lint.returncode != 0
+    assert "CHANGELOG.md:" in output
+    assert "nox > ruff" not in output and "Found " not in output, output
+
+
+def test_markers_in_the_noxfile_are_named_by_the_message_after_the_update(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    # nox cannot even load a noxfile with markers: the message says what can.
+    project = render_at(template_repo, tmp_path / "project", OLD)
+    edit(project / "noxfile.py", "# ///\n", "# ///\n# The user's note at the top.\n")
+    git_commit_all(project, "A note in the noxfile")
+    result = timed_update(project, "--conflict", "inline")
+    assert "noxfile.py" in run("git", "diff", "--check", cwd=project, check=False).stdout
+    said = " ".join(result.stderr.split())
+    assert "`git diff --check` lists each file with conflict markers" in said
+    assert "unless the noxfile itself holds markers: then only git can" in said
+    assert nox(project, "--list", check=False).returncode != 0
 
 
 @pytest.mark.e2e
@@ -689,7 +731,11 @@ def test_every_edit_survives_an_update_from_an_earlier_version_or_stands_as_a_co
     after = tree(project)
     conflicted = conflicted_files(project)
     print(f"from {old[:8]} ({variant}): conflicts in {sorted(conflicted)}")
+    retired = retired_files()  # deleted, and named by the message
     for name, lines in edits.items():
+        if name in retired:
+            assert name not in after, f"{name} is retired, yet still here"
+            continue
         assert name in after, f"the update deleted {name}, which the user edited"
         text = after[name].decode()
         for line in lines:
@@ -706,7 +752,12 @@ def test_every_edit_survives_an_update_from_an_earlier_version_or_stands_as_a_co
     assert not [name for name in after if name.endswith(".rej")]
 
 
-# --- files: the template never drops one ------------------------------------------
+# --- files: only the template's machinery is ever retired -------------------------
+
+# What a template version may stop rendering: its own machinery. copier deletes
+# such a file on update, edits and all (exit 0, a clean `git diff --check`), so
+# a file of the user's (src, tests, docs, README, CHANGELOG, ...) never may be.
+RETIRABLE = ("tools/",)
 
 
 def rendered_paths(template: Path, destination: Path, **answers: Any) -> set[str]:
@@ -718,17 +769,21 @@ def rendered_paths(template: Path, destination: Path, **answers: Any) -> set[str
     }
 
 
-def test_no_earlier_version_rendered_a_file_that_the_template_now_drops(
+def retired_files() -> dict[str, str]:
+    return load_copier_yml((ROOT / "copier.yml").read_text())["retired_files"]["default"]
+
+
+def test_only_machinery_is_retired_and_each_retired_file_is_named(
     template_snapshot: Path, tmp_path: Path
 ) -> None:
-    """copier deletes a file the new version no longer renders, edits and all
-    (see the next test), so no version may drop one that an earlier version
-    rendered: checked against every commit of this repository's history."""
+    """Checked against every commit of this repository's history: what an
+    earlier version rendered and this one does not is under tools/, and the
+    message after an update names it (copier.yml's retired_files)."""
     now = {
         variant: rendered_paths(template_snapshot, tmp_path / f"now-{variant}", variant=variant)
         for variant in ("pure", "c-extension")
     }  # fmt: skip
-    checked = 0
+    named, checked = set(retired_files()), 0
     for commit in template_commits():
         template = extract(commit, tmp_path / commit)
         for variant in ("pure", "c-extension"):
@@ -741,72 +796,82 @@ def test_no_earlier_version_rendered_a_file_that_the_template_now_drops(
                 template, tmp_path / f"{commit}-{variant}", **answers_then
             )
             dropped = then - now[variant]
-            assert not dropped, (
-                f"{commit[:8]} rendered {sorted(dropped)} for variant={variant}; the "
-                "working tree does not, so `copier update` would delete them, with the "
-                "user's edits: keep rendering them (README, 'Updating a project')"
+            mine = sorted(d for d in dropped if not d.startswith(RETIRABLE))
+            assert not mine, (
+                f"{commit[:8]} rendered {mine} for variant={variant}; the working tree "
+                "does not, so `copier update` would delete them with the user's edits"
             )
+            unnamed = sorted(dropped - named)
+            assert not unnamed, f"{commit[:8]}: retired but not named: {unnamed}"
             checked += 1
     assert checked >= len(template_commits())
+    assert all(path.startswith(RETIRABLE) for path in named)
 
 
-# The file both tests below retire, and the user's line in it.
-RETIRED = "CHANGELOG.md"
-USER_LINE = "- My own entry, which no update may take away."
+def newest_commit_with(path: str) -> str:
+    """The newest commit whose template renders a file at this path."""
+    for commit in template_commits():
+        if path in git(ROOT, "ls-tree", "-r", "--name-only", commit, "template").split():
+            return commit
+    pytest.fail(f"no commit of {ROOT} has template/{path}")
 
 
-def project_with_a_retired_file(
-    template_snapshot: Path, tmp_path: Path, retire: Callable[[Path], None]
-) -> Path:
-    """v1.0.0 is the working tree; v1.1.0 retires CHANGELOG.md as `retire`
-    says; the project, made at v1.0.0, has the user's line in that file."""
-    repo = tmp_path / "wheelwright"
-    shutil.copytree(template_snapshot, repo)
-    git_commit_all(repo, "wheelwright 1.0.0")
-    git(repo, "tag", OLD)
-    retire(repo / "template" / f"{RETIRED}.jinja")
-    git_commit_all(repo, "wheelwright 1.1.0")
-    git(repo, "tag", NEW)
-    project = render_at(repo, tmp_path / "project", OLD)
-    changelog = project / RETIRED
-    changelog.write_text(changelog.read_text() + USER_LINE + "\n")
-    git_commit_all(project, "The user's changelog entry")
-    return project
+# The release before CI was derived from the noxfile: the last with this file.
+PREVIOUS_RELEASE_FILE = "tools/check_ci_mirror.py"
 
 
-def test_copier_deletes_an_edited_file_a_new_version_drops_so_none_may_drop_one(
-    template_snapshot: Path, tmp_path: Path
+@pytest.mark.e2e
+@pytest.mark.parametrize("variant", ["pure", "c-extension"])
+def test_an_update_from_the_previous_release_arrives_green(
+    template_snapshot: Path, tmp_path: Path, variant: str
 ) -> None:
-    """Why the template never drops a file: copier deletes it, edits and all,
-    exits 0, and `git diff --check` is clean. Only git still has it."""
-    project = project_with_a_retired_file(template_snapshot, tmp_path, Path.unlink)
+    old = newest_commit_with(f"template/{PREVIOUS_RELEASE_FILE}")
+    repo = history_repo(template_snapshot, tmp_path, old)
+    project = render_at(repo, tmp_path / "project", "v0.1.0", variant=variant)
+    nox(project, "-s", f"test-{PYTHON}")  # its first run writes uv.lock
+    git_commit_all(project, "The lock")
     result = timed_update(project)
-    assert result.returncode == 0
-    assert not (project / RETIRED).exists()
-    assert run("git", "diff", "--check", cwd=project, check=False).returncode == 0
-    assert git(project, "status", "--porcelain", "--", RETIRED) == f"D {RETIRED}"
-    # The message after every update says what to look for, and how to get it back.
-    assert "git checkout HEAD -- <file>" in result.stderr
-    run("git", "checkout", "HEAD", "--", RETIRED, cwd=project)
-    assert USER_LINE in (project / RETIRED).read_text()
+    for path, why in retired_files().items():
+        assert f"  {path}: {why}" in result.stderr, result.stderr
+        assert not (project / path).exists()
+    assert_merged_cleanly(project)
+    git_commit_all(project, "Update to wheelwright 0.2.0")
+    nox(project, "-s", "lint", f"test-{PYTHON}", "typecheck", "docs", "build")
 
 
-def test_a_file_retired_by_keeping_its_path_keeps_the_users_edits(
+def test_an_edited_file_the_update_retires_is_named_and_its_edit_shown(
     template_snapshot: Path, tmp_path: Path
 ) -> None:
-    """The way the template retires a file: it keeps rendering it, its content
-    a note; the user's edits stay (or stand as a conflict), never deleted."""
+    old = newest_commit_with(f"template/{PREVIOUS_RELEASE_FILE}")
+    repo = history_repo(template_snapshot, tmp_path, old)
+    project = render_at(repo, tmp_path / "project", "v0.1.0")
+    retired = project / PREVIOUS_RELEASE_FILE
+    user_line = "# The user's own rule, which they will want to move."
+    retired.write_text(retired.read_text() + user_line + "\n")
+    git_commit_all(project, "The user's own rule")
+    result = timed_update(project)
+    assert not retired.exists()  # copier deletes it, edited or not...
+    assert PREVIOUS_RELEASE_FILE in result.stderr  # ...and the message names it,
+    command = "`git log -p -- <file>` shows any change you had made to one."
+    assert command in " ".join(result.stderr.split())  # ...with how to see the edit,
+    shown = git(project, "log", "-p", "--", PREVIOUS_RELEASE_FILE)
+    assert f"+{user_line}" in shown  # ...which git still has.
 
-    def keep_with_a_note(path: Path) -> None:
-        path.write_text(
-            "<!-- wheelwright no longer uses this file: delete it if you like. -->\n"
-        )
 
-    project = project_with_a_retired_file(template_snapshot, tmp_path, keep_with_a_note)
-    timed_update(project)
-    text = (project / RETIRED).read_text()
-    assert USER_LINE in text
-    assert RETIRED in conflicted_files(project) or "no longer uses this file" in text
+def test_an_answer_change_keeps_the_users_lines_in_gitattributes(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    project = render_at(template_repo, tmp_path / "project", NEW)
+    gitattributes = project / ".gitattributes"
+    user_line = "*.psd filter=lfs diff=lfs merge=lfs -text"
+    gitattributes.write_text(gitattributes.read_text() + user_line + "\n")
+    git_commit_all(project, "git lfs track *.psd")
+    # The user's line stays, merged or beside the template's change as a
+    # conflict; the file is never deleted with it.
+    timed_update(project, "--data", "versioning=static")
+    text = gitattributes.read_text()
+    assert user_line in text
+    assert "export-subst" not in text or "<<<<<<<" in text, text
 
 
 # --- the README's own commands ------------------------------------------------------
