@@ -5,7 +5,8 @@ tests hold them to the real thing: every supported Python's standard library
 and keywords, typeshed's stdlib (what mypy resolves), every distribution and
 import name that each dependency group of a rendered project installs, and the
 project's own module names. When a tool gains a dependency, the failure names
-what to add and where.
+what to add and where. And to check-wheel-contents' own list of common
+top-level names, at the version the build group locks.
 """
 
 from __future__ import annotations
@@ -19,16 +20,20 @@ from typing import Any
 
 import pytest
 from conftest import Render
-from helpers import SUPPORTED_PYTHONS, require_python, run, venv_python
+from helpers import SUPPORTED_PYTHONS, lock_project, require_python, run, venv_python
 from questionnaire import copier_yml
 
 MODULE_NAME = re.compile(r"[a-z_][a-z0-9_]*")  # module_name's own pattern
 
 
 def reserved(kind: str) -> dict[str, str]:
-    """Every reserved name of a kind ("modules", "distributions") and its why."""
-    groups = copier_yml()["reserved_names"]["default"][kind]
-    return {name: group["why"] for group in groups for name in group["names"]}
+    """Every reserved name of a kind ("modules", "distributions") and the why
+    copier shows: the first group's that has it, as answers/rules.jinja does."""
+    names: dict[str, str] = {}
+    for group in copier_yml()["reserved_names"]["default"][kind]:
+        for name in group["names"]:
+            names.setdefault(name, group["why"])
+    return names
 
 
 def normalize(distribution: str) -> str:
@@ -203,3 +208,42 @@ def test_reserved_names_are_sorted_unique_and_well_formed() -> None:
             assert names == sorted(set(names)), group["why"]
             if kind == "distributions":
                 assert all(pattern.fullmatch(name) for name in names), group["why"]
+
+
+# --- check-wheel-contents' own list ---------------------------------------------------
+
+PRINT_COMMON_NAMES = (
+    "from check_wheel_contents.checker import COMMON_NAMES; print(*COMMON_NAMES)"
+)
+TOO_COMMON = "a common top-level name: rename"
+
+
+@pytest.mark.e2e
+def test_common_top_level_names_are_check_wheel_contents_own(
+    render: Render, tmp_path: Path
+) -> None:
+    """W005 fails `nox -s build` for these: the version uv.lock pins says which."""
+    project = render()
+    lock_project(project)
+    lock = tomllib.loads((project / "uv.lock").read_text())
+    (version,) = (
+        package["version"]
+        for package in lock["package"]
+        if package["name"] == "check-wheel-contents"
+    )
+    venv = tmp_path / "venv"
+    uv = (sys.executable, "-m", "uv")
+    run(*uv, "venv", "--quiet", "--python", sys.executable, venv, cwd=tmp_path)
+    run(*uv, "pip", "install", "--quiet", "--python", venv_python(venv),
+        f"check-wheel-contents=={version}", cwd=tmp_path)  # fmt: skip
+    listed = run(venv_python(venv), "-c", PRINT_COMMON_NAMES, cwd=tmp_path).stdout
+    common = set(listed.split())
+    assert "tests" in common
+    (group,) = (
+        group["names"]
+        for group in copier_yml()["reserved_names"]["default"]["modules"]
+        if group["why"] == TOO_COMMON
+    )
+    # The others (.nox, .venv, ...) are no module names: module_name's pattern
+    # refuses them.
+    assert set(group) == {name for name in common if MODULE_NAME.fullmatch(name)}

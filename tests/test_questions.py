@@ -52,6 +52,11 @@ BAD_ANSWERS = {
         ("yaml", "nox -s lint needs it: rename"),
         ("noxfile", "named like a project file: rename"),
         ("sitecustomize", "Python runs it at startup: rename"),
+        # check-wheel-contents' W005 fails the build; the test session imports
+        # the project's tests/ for `tests` ("cannot import name 'slugify'").
+        ("tests", "a common top-level name: rename"),
+        ("test", "a common top-level name: rename"),
+        ("app", "a common top-level name: rename"),
     ],
     "description": [
         ("   ", "empty: say what the package does"),
@@ -94,6 +99,10 @@ CASES = [
     for question, cases in BAD_ANSWERS.items()
     for value, why in cases
 ]
+# A project_name whose default module_name is refused: the line names the
+# question to answer (module_name), so `--data module_name=...` is the fix.
+TOO_COMMON_PROJECT_NAMES = ["app", "cli", "lib", "data", "scripts", "examples",
+                            "docs", "src", "Tests"]  # fmt: skip
 CHOICE_CASES = [
     ("license", "WTFPL", "'WTFPL' is not in"),
     ("min_python", "3.9", "'3.9' is not in"),
@@ -107,6 +116,15 @@ def copier_copy(template: Path, destination: Path, *args: str) -> Any:
     )  # fmt: skip
 
 
+def assert_refused(result: Any, destination: Path, question: str, why: str) -> None:
+    """copier stopped, rendering nothing, and its last line names the question
+    and the fix (copier 9.x prints its own traceback before it for bad --data)."""
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert output.strip().splitlines()[-1].endswith(PREFIX.format(question) + why)
+    assert not (destination / "pyproject.toml").exists()
+
+
 @pytest.mark.parametrize(("question", "value", "why"), CASES)
 def test_bad_answer_is_refused_with_one_line_naming_question_and_fix(
     template_snapshot: Path, tmp_path: Path, question: str, value: str, why: str
@@ -115,12 +133,25 @@ def test_bad_answer_is_refused_with_one_line_naming_question_and_fix(
     result = copier_copy(
         template_snapshot, destination, "--data", f"{question}={value}"
     )
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output
-    # copier (9.x) prints its own traceback for bad --data; the line a user
-    # reads, the last, is ours.
-    assert output.strip().splitlines()[-1].endswith(PREFIX.format(question) + why)
-    assert not (destination / "pyproject.toml").exists()
+    assert_refused(result, destination, question, why)
+
+
+@pytest.mark.parametrize("project_name", TOO_COMMON_PROJECT_NAMES)
+def test_a_project_name_whose_module_name_is_too_common_is_refused_on_module_name(
+    template_snapshot: Path, tmp_path: Path, project_name: str
+) -> None:
+    destination = tmp_path / "project"
+    result = copier_copy(
+        template_snapshot, destination, "--data", f"project_name={project_name}"
+    )
+    why = "a common top-level name: rename"
+    assert_refused(result, destination, "module_name", why)
+    # Another module_name is the way through.
+    renamed = copier_copy(
+        template_snapshot, destination, "--data", f"project_name={project_name}",
+        "--data", f"module_name={project_name.lower()}_tools",
+    )  # fmt: skip
+    assert renamed.returncode == 0, renamed.stdout + renamed.stderr
 
 
 @pytest.mark.parametrize(("question", "value", "message"), CHOICE_CASES)
@@ -155,10 +186,7 @@ def test_answers_from_a_data_file_meet_the_same_rules(
     data_file.write_text(yaml.safe_dump(answers, allow_unicode=False))
     destination = tmp_path / "project"
     result = copier_copy(template_snapshot, destination, "--data-file", str(data_file))
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output
-    assert output.strip().splitlines()[-1].endswith(PREFIX.format(question) + why)
-    assert not (destination / "pyproject.toml").exists()
+    assert_refused(result, destination, question, why)
 
 
 # --- 80 columns ----------------------------------------------------------------
