@@ -8,6 +8,7 @@ import ast
 import email.headerregistry
 import functools
 import html
+import io
 import re
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import docutils.core
+import docutils.nodes
 import yaml
 from helpers import ROOT, run
 from markdown_it import MarkdownIt
@@ -86,6 +89,26 @@ def numbered_steps(message: str) -> list[str]:
 OLDEST_NOX_PYTHON = "3.10"
 
 
+# --- reStructuredText, as autodoc reads a docstring ------------------------------
+
+
+def read_rst(source: str) -> tuple[str, list[str]]:
+    """What reStructuredText (docutils, as autodoc parses a docstring) shows for
+    a one-paragraph text, and every message it has about it."""
+    warnings = io.StringIO()
+    document = docutils.core.publish_doctree(
+        source,
+        settings_overrides={"warning_stream": warnings, "report_level": 1,
+                            "halt_level": 5},
+    )  # fmt: skip
+    messages = [m.astext() for m in document.findall(docutils.nodes.system_message)]
+    messages += warnings.getvalue().splitlines()
+    blocks = [(node.tagname, node.astext()) for node in document.children]
+    if [tag for tag, _ in blocks] != ["paragraph"]:
+        messages.append(f"not one paragraph: {blocks!r}")
+    return (blocks[0][1] if blocks else ""), messages
+
+
 # --- a rendered project is sound ----------------------------------------------
 
 
@@ -122,7 +145,8 @@ def ruff(project: Path, *args: str) -> None:
 
 
 def assert_sound(project: Path, answers: dict[str, str]) -> None:
-    """Every file parses, ruff is clean, and each answer reads back as given."""
+    """Every file parses, ruff is clean, and each answer reads back as given
+    (the docstring as autodoc reads it: reStructuredText)."""
     for path in (p for p in project.rglob("*") if p.is_file()):
         content = path.read_text(encoding="utf-8")  # UTF-8 throughout
         if path.suffix == ".toml":
@@ -150,7 +174,9 @@ def assert_sound(project: Path, answers: dict[str, str]) -> None:
         stored["project_name"],
     )
     assert metadata["description"] == paragraph == stored["description"]
-    assert ast.get_docstring(ast.parse(init), clean=False) == stored["description"]
+    docstring = ast.get_docstring(ast.parse(init), clean=False)
+    assert docstring is not None
+    assert read_rst(docstring) == (stored["description"], []), ascii(docstring)
     assert author == {"name": stored["author_name"], "email": stored["author_email"]}
     license_text = (project / "LICENSE").read_text()
     assert f"{stored['copyright_year']} {stored['author_name']}" in license_text

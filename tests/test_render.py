@@ -207,6 +207,28 @@ def test_awkward_answers_reach_every_format_escaped(render: Render) -> None:
     assert (project / "LICENSE").read_text().splitlines()[2].endswith(AWKWARD_NAME)
 
 
+# --- what reStructuredText and MyST make of an answer -------------------------------
+
+# reStructuredText markup, where autodoc reads the module docstring (issue 22:
+# "Utilities for *nix shells" failed `nox -s docs`), and Markdown's and MyST's.
+MARKUP_DESCRIPTIONS = [
+    "Utilities for *nix shells", "**bold** and `code` and ``literal``", "_x_ x_ __x",
+    "|x|", "[x]_ and [#]_", ":role:`x`", ".. x", "<x> and <http://x.y>",
+    "a \\ b \\", "ends with::", "::", "- item", "+ item", "* item", "1. first",
+    "#. x", "A. Lovelace wrote it", "iv) four", "\u2022 bullet", ">>> x", "--opt",
+    "-v verbose", "/V x", ":field: x", "----", "=== ===", "+--+", "__init__",
+    "snake_case_name", "%s done", "(x)=", "x::y", "Mr. Smith's tools",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("description", MARKUP_DESCRIPTIONS)
+def test_a_description_with_markup_reads_back_as_typed_from_every_file(
+    render: Render, description: str
+) -> None:
+    project = render(description=description)
+    assert_sound(project, {"description": description})
+
+
 def test_answers_file_records_the_answers(render: Render) -> None:
     project = render(project_name="Fancy.Name", license="Apache-2.0")
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
