@@ -12,6 +12,7 @@ import io
 import re
 import subprocess
 import sys
+import tempfile
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 import docutils.core
 import docutils.nodes
 import yaml
-from helpers import ROOT, run
+from helpers import ROOT, run, venv_python
 from markdown_it import MarkdownIt
 
 # copier puts this before a validator's message, in its prompt's one-line
@@ -89,6 +90,42 @@ def numbered_steps(message: str) -> list[str]:
 OLDEST_NOX_PYTHON = "3.10"
 
 
+# --- the tools a rendered project runs, at its versions ---------------------------
+
+
+def lint_tools() -> dict[str, str]:
+    """The versions the lint group pins (and pre-commit runs)."""
+    tools: dict[str, str] = copier_yml()["lint_tools"]["default"]
+    return tools
+
+
+@functools.cache
+def codespell_venv() -> Path:
+    """A virtualenv holding the codespell a rendered project's lint runs, once
+    per test process."""
+    venv = Path(tempfile.mkdtemp(prefix="wheelwright-codespell-")) / "venv"
+    uv = (sys.executable, "-m", "uv")
+    run(*uv, "venv", "--quiet", "--python", sys.executable, venv, cwd=venv.parent)
+    run(*uv, "pip", "install", "--quiet", "--python", venv_python(venv),
+        f"codespell=={lint_tools()['codespell']}", cwd=venv.parent)  # fmt: skip
+    return venv
+
+
+@functools.cache
+def codespell_misspellings() -> tuple[str, ...]:
+    """The words codespell takes for typos, as answers/ holds them (as one Jinja
+    string: tests/test_answers.py holds them to codespell's own)."""
+    text = (ROOT / "answers" / "codespell_misspellings.jinja").read_text("utf-8")
+    return tuple(text.split('"')[1].split())
+
+
+def codespell(project: Path) -> subprocess.CompletedProcess[str]:
+    """`codespell` in the project, as `nox -s lint` runs it (its settings come
+    from pyproject.toml)."""
+    return run(venv_python(codespell_venv()), "-m", "codespell_lib", cwd=project,
+               check=False)  # fmt: skip
+
+
 # --- reStructuredText, as autodoc reads a docstring ------------------------------
 
 
@@ -145,8 +182,8 @@ def ruff(project: Path, *args: str) -> None:
 
 
 def assert_sound(project: Path, answers: dict[str, str]) -> None:
-    """Every file parses, ruff is clean, and each answer reads back as given
-    (the docstring as autodoc reads it: reStructuredText)."""
+    """Every file parses, ruff and codespell are clean, and each answer reads
+    back as given (the docstring as autodoc reads it: reStructuredText)."""
     for path in (p for p in project.rglob("*") if p.is_file()):
         content = path.read_text(encoding="utf-8")  # UTF-8 throughout
         if path.suffix == ".toml":
@@ -157,6 +194,8 @@ def assert_sound(project: Path, answers: dict[str, str]) -> None:
             compile(content, str(path), "exec")
     ruff(project, "check")
     ruff(project, "format", "--check")
+    spelling = codespell(project)
+    assert spelling.returncode == 0, f"codespell:\n{spelling.stdout}{spelling.stderr}"
 
     stored = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert {k: stored[k] for k in answers} == answers

@@ -5,8 +5,11 @@ tests hold them to the real thing: every supported Python's standard library
 and keywords, typeshed's stdlib (what mypy resolves), every distribution and
 import name that each dependency group of a rendered project installs, and the
 project's own module names. When a tool gains a dependency, the failure names
-what to add and where. And to check-wheel-contents' own list of common
-top-level names, at the version the build group locks.
+what to add and where.
+
+The same for the tools' own word lists: the misspellings of the codespell that
+the lint group pins (answers/codespell_misspellings.jinja) and the common
+top-level names of the check-wheel-contents that the build group locks.
 """
 
 from __future__ import annotations
@@ -20,8 +23,15 @@ from typing import Any
 
 import pytest
 from conftest import Render
-from helpers import SUPPORTED_PYTHONS, lock_project, require_python, run, venv_python
-from questionnaire import copier_yml
+from helpers import (
+    ROOT,
+    SUPPORTED_PYTHONS,
+    lock_project,
+    require_python,
+    run,
+    venv_python,
+)
+from questionnaire import codespell_venv, copier_yml, lint_tools
 
 MODULE_NAME = re.compile(r"[a-z_][a-z0-9_]*")  # module_name's own pattern
 
@@ -210,7 +220,69 @@ def test_reserved_names_are_sorted_unique_and_well_formed() -> None:
                 assert all(pattern.fullmatch(name) for name in names), group["why"]
 
 
-# --- check-wheel-contents' own list ---------------------------------------------------
+# --- the tools' own word lists ------------------------------------------------------
+
+MISSPELLINGS = ROOT / "answers" / "codespell_misspellings.jinja"
+# What codespell loads: its default dictionaries, as its own code reads them.
+LOAD_MISSPELLINGS = """
+import json
+from codespell_lib import __version__
+from codespell_lib._codespell import _builtin_default, _select_builtin_dictionary
+from codespell_lib._spellchecker import build_dict
+misspellings = {}
+for path in _select_builtin_dictionary(_builtin_default):
+    build_dict(path, misspellings, set())
+print(json.dumps({"version": __version__, "misspellings": sorted(misspellings)}))
+"""
+
+
+def misspellings_file(version: str, words: list[str]) -> str:
+    """answers/codespell_misspellings.jinja: the words as one Jinja string, which
+    Jinja reads several times faster than an included text file."""
+    return "\n".join([
+        f"{{#- codespell {version}: the misspellings of its default dictionaries",
+        "    (clear, rare), lowercase and sorted. answers/rules.jinja looks up the",
+        "    words of the answers here; tests/test_answers.py holds them to",
+        "    codespell's own (and writes this file anew when they differ). -#}",
+        '{%- set misspellings = {}.fromkeys("',
+        *words,
+        '".split()) -%}',
+    ]) + "\n"  # fmt: skip
+
+
+def test_codespell_misspellings_are_the_pinned_codespells_own(
+    render: Render, tmp_path: Path
+) -> None:
+    """The words answers/rules.jinja looks up are the keys of the dictionaries
+    that the lint group's codespell loads (it adds a \u2019 spelling of each
+    word with an apostrophe, which the lookup makes too)."""
+    project = render()
+    settings = tomllib.loads((project / "pyproject.toml").read_text())["tool"]
+    # Its default dictionaries: no other is chosen.
+    assert not {"builtin", "dictionary"} & set(settings["codespell"])
+    loaded = json.loads(
+        run(venv_python(codespell_venv()), "-c", LOAD_MISSPELLINGS, cwd=tmp_path).stdout
+    )
+    version = lint_tools()["codespell"]
+    assert loaded["version"] == version
+    expected = sorted({word.replace("\u2019", "'") for word in loaded["misspellings"]})
+    # One word a line, nothing a Jinja string would read otherwise.
+    assert all(re.fullmatch(r"[^\s\\\"]+", word) for word in expected)
+    assert {w.replace("'", "\u2019") for w in expected} | set(expected) == set(
+        loaded["misspellings"]
+    )
+    text = MISSPELLINGS.read_text(encoding="utf-8")
+    if text != misspellings_file(version, expected):
+        fresh = tmp_path / MISSPELLINGS.name
+        fresh.write_text(misspellings_file(version, expected), encoding="utf-8")
+        words = set(text.split('"')[1].split()) if text.count('"') == 2 else set()
+        pytest.fail(
+            f"{MISSPELLINGS.relative_to(ROOT)} is not codespell {version}'s "
+            f"({len(set(expected) - words)} words missing, "
+            f"{len(words - set(expected))} too many): replace it with {fresh}",
+            pytrace=False,
+        )
+
 
 PRINT_COMMON_NAMES = (
     "from check_wheel_contents.checker import COMMON_NAMES; print(*COMMON_NAMES)"

@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from helpers import (
 from questionnaire import (
     OLDEST_NOX_PYTHON,
     assert_sound,
+    codespell,
     message_after_copy,
     numbered_steps,
 )
@@ -205,6 +207,55 @@ def test_awkward_answers_reach_every_format_escaped(render: Render) -> None:
     init = (project / "src" / "a_b_c" / "__init__.py").read_text()
     assert init.isascii()  # look-alikes as escapes: no RUF001-RUF003 to trip
     assert (project / "LICENSE").read_text().splitlines()[2].endswith(AWKWARD_NAME)
+
+
+# --- what codespell makes of an answer ----------------------------------------------
+
+# Real names that codespell's dictionary takes for typos (issue 22): the first
+# failed lint on the LICENSE's copyright line. A name is never refused.
+NAMES_CODESPELL_FLAGS = ["Claus Nielsen", "Ned Batchelder", "Ane Brun", "Hans Thier"]  # codespell:ignore  # fmt: skip
+
+
+@pytest.mark.parametrize("author_name", NAMES_CODESPELL_FLAGS)
+def test_a_real_name_codespell_takes_for_a_typo_passes_codespell(
+    render: Render, author_name: str
+) -> None:
+    project = render(author_name=author_name)
+    result = codespell(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def codespell_ignored(project: Path) -> list[str]:
+    settings = tomllib.loads((project / "pyproject.toml").read_text())["tool"]
+    words: str = settings["codespell"].get("ignore-words-list", "")
+    return words.split(",") if words else []
+
+
+@pytest.mark.parametrize(
+    ("answers", "ignored"),
+    [
+        # Nothing flagged: no list at all.
+        ({}, []),
+        # Any case (codespell compares lowercase); a hyphenated word is one
+        # word to codespell, and a longer word another word.
+        ({"author_name": "CLAUS Clausen-Thier", "description": "By claus."}, ["claus"]),  # codespell:ignore
+        # As the files write it: the docstring's "\\xe9" for "\u00e9" splits
+        # the word, leaving a typo before it; "'s" makes another word.
+        ({"description": "Caf\u00e9 tools for Thier's *nix"}, ["caf"]),  # codespell:ignore
+        # Names are the user's too: ignored, not refused.
+        ({"project_name": "Teh.Tools", "github_owner": "ned"}, ["ned", "teh"]),  # codespell:ignore
+        ({"project_name": "thier", "author_email": "ane@sie.example.com"},  # codespell:ignore
+         ["ane", "sie", "thier"]),  # codespell:ignore
+    ],
+    ids=["none", "case", "escaped", "names", "module-and-email"],
+)  # fmt: skip
+def test_codespell_ignores_exactly_the_words_of_the_answers_it_flags(
+    render: Render, answers: dict[str, str], ignored: list[str]
+) -> None:
+    project = render(**answers)
+    assert codespell_ignored(project) == ignored
+    result = codespell(project)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 # --- what reStructuredText and MyST make of an answer -------------------------------
