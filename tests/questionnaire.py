@@ -217,8 +217,14 @@ def assert_sound(project: Path, answers: dict[str, str]) -> None:
     assert docstring is not None
     assert read_rst(docstring) == (stored["description"], []), ascii(docstring)
     assert author == {"name": stored["author_name"], "email": stored["author_email"]}
-    license_text = (project / "LICENSE").read_text()
-    assert f"{stored['copyright_year']} {stored['author_name']}" in license_text
+    # The license's copyright line, where its text has one (Apache's and the
+    # GPL's have none).
+    holder = {"MIT": "{} {}", "BSD-3-Clause": "{}, {}"}.get(stored["license"])
+    if holder:
+        license_text = (project / "LICENSE").read_text()
+        assert holder.format(stored["copyright_year"], stored["author_name"]) in (
+            license_text
+        )
     urls = "\n".join(metadata["urls"].values())
     assert (
         f"https://github.com/{stored['github_owner']}/{stored['github_repo']}" in urls
