@@ -23,6 +23,7 @@ on each local run, printed either way; WHEELWRIGHT_HYPOTHESIS_SEED=<n> replays o
 
 from __future__ import annotations
 
+import json
 import operator
 import os
 import random
@@ -276,23 +277,15 @@ NOT_RUN_HERE = {
 
 
 def ci_sessions(project: Path, python: str) -> list[str]:
-    """The nox session of each job in the project's CI workflow (the test
-    matrix's on one Python): `nox -s <session>`, or `nox` with NOXSESSION."""
+    """The session of each CI job (the test ones on one Python): those CI
+    derives from the noxfile's tags, and the jobs the workflow writes out."""
     workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
-    sessions: dict[str, str] = {}
-    for name, job in workflow["jobs"].items():
-        for step in job["steps"]:
-            command = step.get("run", "").split()
-            if command[:2] == ["nox", "-s"]:
-                sessions[name] = command[2]
-            elif command == ["nox"]:
-                sessions[name] = step["env"]["NOXSESSION"]
-    # Every job runs a session: a new one is run here, or named above.
-    assert set(sessions) == set(workflow["jobs"]), set(workflow["jobs"]) - set(sessions)
+    listing = nox(project, "--list", "--json", "--tags", "ci", "ci-every-os").stdout
+    derived = [s["session"] for s in json.loads(listing.splitlines()[-1])]
+    own = set(workflow["jobs"]) - {"sessions", "check", "check-every-os"}
     return [
-        session.replace("${{ matrix.python }}", python)
-        for job, session in sessions.items()
-        if job not in NOT_RUN_HERE
+        s for s in [*derived, *sorted(own - set(NOT_RUN_HERE))]
+        if not s.startswith("test-") or s == f"test-{python}"
     ]
 
 
