@@ -311,7 +311,7 @@ def test_release_refuses_a_version_the_changelog_lacks(
     refused = nox(project, "-s", "release", check=False, env=env)
     assert refused.returncode != 0
     assert (
-        "aborted: CHANGELOG.md has no ## [0.2.0] section: add one, then tag.\n"
+        "aborted: CHANGELOG.md has no ## [0.2.0] section: add it before tagging.\n"
         in output(refused)
     )
     assert seen.releases == []
