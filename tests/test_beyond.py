@@ -90,8 +90,8 @@ def test_minimums_is_a_ci_session_on_the_oldest_python_not_a_daily_one(
 @pytest.mark.parametrize(
     ("variant", "path", "old", "new", "named"),
     [
-        ("pure", "text.py", "'hello-world'", "'hello_world'", "my_package.text.slugify"),
-        ("c-extension", "_core.c", '"1.0");', '"0.5");', "my_package.__test__.clamp"),
+        ("pure", "text.py", "'hello-world'", "'hello_world'", "text.slugify"),
+        ("c-extension", "_core.c", '"1.0");', '"0.5");', "__test__.clamp"),
     ],
 )
 def test_a_wrong_docstring_example_fails_the_test_session_naming_it(
@@ -108,7 +108,7 @@ def test_a_wrong_docstring_example_fails_the_test_session_naming_it(
     edit(project / "src" / "my_package" / path, old, new)
     failed = nox(project, "-s", "test-3.11", check=False)
     assert failed.returncode != 0, output(failed)
-    assert f"[doctest] {named}" in output(failed)
+    assert f"[doctest] my_package.{named}" in output(failed)
 
 
 def test_api_compares_with_the_last_release_tag(
@@ -331,6 +331,6 @@ def test_the_release_job_passes_the_mirror_and_zizmor(
     assert "CI runs the noxfile" in output(lint)
     assert "No findings to report" in output(lint)  # zizmor, --persona pedantic
     workflow = project / ".github" / "workflows" / "ci.yml"
-    workflow.write_text(ci.replace("      contents: write #", "      id-token: write #"))
+    workflow.write_text(ci.replace("contents: write #", "id-token: write #"))
     refused = nox(project, "-s", "lint", check=False)
     assert "job 'release': permissions" in output(refused)
