@@ -116,7 +116,8 @@ def test_api_compares_with_the_last_release_tag(
 ) -> None:
     project = committed_project()
     untagged = nox(project, "-s", "api")
-    assert "No release tag (v*) yet, so no API to compare with" in output(untagged)
+    assert "No release tag (v*) yet, so no API to compare with." in output(untagged)
+    assert "Session api was successful" in output(untagged)
     git(project, "tag", "v0.1.0")
     init = project / "src" / "my_package" / "__init__.py"
     edit(init, "from my_package.text import slugify\n", "")
