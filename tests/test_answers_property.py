@@ -273,6 +273,7 @@ NOT_RUN_HERE = {
     "publish_test": "uploads: tests/test_publish.py runs it against a local index",
     "publish": "uploads: tests/test_publish.py runs it against a local index",
     "wheels": "cibuildwheel needs containers: tests/test_c_extension.py runs it",
+    "release": "a GitHub release: tests/test_beyond.py runs it against a stand-in",
 }
 
 

@@ -1,0 +1,337 @@
+"""The sessions beyond the daily loop, run for real in rendered projects:
+minimums (lowest-direct), docstring examples in `test`, `api` (griffe against
+the last release tag), `docs -- --serve` (sphinx-autobuild) and `release` (gh,
+against a local stand-in for GitHub's API)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import (
+    IN_CI,
+    git,
+    git_commit_all,
+    nox,
+    output,
+    project_env,
+    require_python,
+)
+
+pytestmark = pytest.mark.e2e
+VARIANTS = ["pure", "c-extension"]
+LICENSES = '''"""License names: needs packaging.licenses (new in packaging 24.1)."""
+
+from packaging.licenses import canonicalize_license_expression
+
+
+def spdx(text: str) -> str:
+    """The SPDX form of a license expression.
+
+    >>> spdx("mit")
+    'MIT'
+    """
+    return str(canonicalize_license_expression(text))
+'''
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} is not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_minimums_fails_on_a_minimum_too_low_and_names_it(
+    committed_project: Callable[..., Path], variant: str
+) -> None:
+    require_python("3.11")
+    project = committed_project(variant=variant, min_python="3.11")
+    module = project / "src" / "my_package"
+    (module / "licenses.py").write_text(LICENSES)
+    pyproject = project / "pyproject.toml"
+    edit(pyproject, "dependencies = []", 'dependencies = ["packaging>=20"]')
+    failed = nox(project, "-s", "minimums", check=False)
+    assert failed.returncode != 0, output(failed)
+    assert "packaging==20.0" in output(failed)  # what the lowest resolution chose
+    assert "No module named 'packaging.licenses'" in output(failed)
+    edit(pyproject, '"packaging>=20"', '"packaging>=24.2"')
+    passed = nox(project, "-s", "minimums")
+    assert "packaging==24.2" in output(passed)
+    assert "src/my_package/licenses.py ." in output(passed)  # its example ran
+
+
+def test_minimums_is_a_ci_session_on_the_oldest_python_not_a_daily_one(
+    render: Callable[..., Path],
+) -> None:
+    project = render(min_python="3.12")
+    ci = nox(project, "--list", "--json", "--tags", "ci").stdout.splitlines()[-1]
+    sessions = {s["session"]: s for s in json.loads(ci)}
+    assert sessions["minimums"]["python"] == "3.12"  # the CI job's Python
+    daily = nox(project, "--list").stdout
+    assert re.search(r"^- minimums", daily, re.MULTILINE), daily  # listed, not run
+
+
+@pytest.mark.parametrize(
+    ("variant", "path", "old", "new", "named"),
+    [
+        ("pure", "text.py", "'hello-world'", "'hello_world'", "text.slugify"),
+        ("c-extension", "_core.c", '"1.0");', '"0.5");', "__test__.clamp"),
+    ],
+)
+def test_a_wrong_docstring_example_fails_the_test_session_naming_it(
+    committed_project: Callable[..., Path],
+    variant: str,
+    path: str,
+    old: str,
+    new: str,
+    named: str,
+) -> None:
+    require_python("3.11")
+    project = committed_project(variant=variant, min_python="3.11")
+    nox(project, "-s", "test-3.11")  # the examples as generated pass
+    edit(project / "src" / "my_package" / path, old, new)
+    failed = nox(project, "-s", "test-3.11", check=False)
+    assert failed.returncode != 0, output(failed)
+    assert f"[doctest] my_package.{named}" in output(failed)
+
+
+def test_api_compares_with_the_last_release_tag(
+    committed_project: Callable[..., Path],
+) -> None:
+    project = committed_project()
+    untagged = nox(project, "-s", "api")
+    assert "No release tag (v*) yet, so no API to compare with." in output(untagged)
+    assert "Session api was successful" in output(untagged)
+    git(project, "tag", "v0.1.0")
+    init = project / "src" / "my_package" / "__init__.py"
+    edit(init, "from my_package.text import slugify\n", "")
+    edit(init, '__all__ = ["slugify"]', "__all__: list[str] = []")
+    git_commit_all(project, "Remove slugify")
+    removed = nox(project, "-s", "api", check=False)
+    assert removed.returncode != 0, output(removed)
+    assert "slugify: Public object was removed" in output(removed)
+    git(project, "tag", "v1.0.0")  # a new major version may break the API
+    assert "v0.1.0 -> v1.0.0" in output(nox(project, "-s", "api"))
+    (project / "src" / "my_package" / "more.py").write_text(
+        '"""More."""\n\n\ndef shout(text: str) -> str:\n    """Upper."""\n'
+        "    return text.upper()\n"
+    )
+    edit(init, "__all__: list[str] = []", '__all__ = ["shout"]')
+    edit(init, "\n__all__", "from my_package.more import shout\n\n__all__")
+    git_commit_all(project, "Add shout")
+    nox(project, "-s", "api")  # adding a name breaks nothing
+
+
+def test_api_fails_when_the_stub_changes_a_compiled_signature(
+    committed_project: Callable[..., Path],
+) -> None:
+    project = committed_project(variant="c-extension")
+    git(project, "tag", "v0.1.0")
+    stub = project / "src" / "my_package" / "_core.pyi"
+    edit(stub, "lo: float, hi: float", "lo: float, hi: float = 1.0, *, nan: bool")
+    git_commit_all(project, "clamp takes nan")
+    changed = nox(project, "-s", "api", check=False)
+    assert changed.returncode != 0, output(changed)
+    assert "clamp(nan): Parameter was added as required" in output(changed)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def page(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return str(response.read().decode())
+
+
+def wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"{what} within {seconds} s", pytrace=False)
+
+
+def test_docs_serve_answers_http_and_rebuilds_after_an_edit(
+    committed_project: Callable[..., Path], tmp_path: Path
+) -> None:
+    project = committed_project()
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as sink:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "nox", "-s", "docs", "--", "--serve", f"--port={port}"],
+            cwd=project, env=project_env(), stdout=sink, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_for(lambda: "<html" in page(url), 300, f"no docs at {url}")
+        (project / "docs" / "index.md").write_text(
+            (project / "docs" / "index.md").read_text() + "\nFreshly written.\n"
+        )
+        wait_for(lambda: "Freshly written." in page(url), 120, "no rebuild")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    assert "127.0.0.1" in log.read_text()
+
+
+class StandIn(BaseHTTPRequestHandler):
+    """The part of GitHub's API that `gh release create` uses, on a Unix socket
+    (gh's http_unix_socket): it records the release and the files sent."""
+
+    releases: list[dict[str, Any]]
+    assets: list[str]
+
+    def address_string(self) -> str:
+        return "unix"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def reply(self, code: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_HEAD(self) -> None:  # no release for the tag yet
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path == "/graphql":  # does the tag exist? (--verify-tag)
+            return self.reply(200, {"data": {"repository": {"ref": {"id": "tag"}}}})
+        if self.path.endswith("/releases"):
+            self.releases.append(json.loads(body))
+            return self.reply(201, self.release(draft=True))
+        self.assets.append(self.path.rpartition("name=")[2])
+        return self.reply(201, {"id": len(self.assets)})
+
+    def do_PATCH(self) -> None:  # published once the files are there
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.reply(200, self.release(draft=False))
+
+    def release(self, *, draft: bool) -> dict[str, Any]:
+        api = "https://api.github.com/repos/owner/fork/releases/1"
+        return {
+            "id": 1, "url": api, "draft": draft, "tag_name": "v0.1.0",
+            "html_url": "https://github.com/owner/fork/releases/tag/v0.1.0",
+            "upload_url": "https://uploads.github.com/repos/owner/fork/releases/1/assets{?name,label}",
+        }  # fmt: skip
+
+
+@pytest.fixture
+def github(tmp_path: Path) -> Iterator[tuple[dict[str, str], type[StandIn]]]:
+    """gh's environment, pointed at the stand-in, and what the stand-in saw."""
+    gh = shutil.which("gh")
+    if gh is None:
+        message = "gh is not installed: `apt-get install gh` (.ci/run does)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    socket_path = tmp_path / "gh.sock"
+    config = tmp_path / "gh-config"
+    config.mkdir()
+    (config / "config.yml").write_text(f"http_unix_socket: {socket_path}\n")
+    handler = type("Seen", (StandIn,), {"releases": [], "assets": []})
+    server = socketserver.ThreadingUnixStreamServer(str(socket_path), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = {"GH_CONFIG_DIR": str(config), "GH_TOKEN": "t", "GH_REPO": "owner/fork"}
+    yield project_env(**env), handler
+    server.shutdown()
+    server.server_close()
+
+
+def test_release_creates_the_github_release_with_notes_and_every_file(
+    committed_project: Callable[..., Path],
+    github: tuple[dict[str, str], type[StandIn]],
+) -> None:
+    env, seen = github
+    project = committed_project()
+    changelog = project / "CHANGELOG.md"
+    edit(changelog, "## [Unreleased]\n", "## [Unreleased]\n\n## [0.1.0] - 2026-12-02\n")
+    git_commit_all(project, "Release 0.1.0")
+    git(project, "tag", "v0.1.0")
+    dist = project / "dist"
+    dist.mkdir()
+    files = [
+        "my_package-0.1.0-py3-none-any.whl",
+        "my_package-0.1.0-py3-none-any.whl.publish.attestation",
+        "my_package-0.1.0.tar.gz",
+        "my_package-0.1.0.tar.gz.publish.attestation",
+    ]
+    for name in [*files, "manifest-build.json"]:
+        (dist / name).write_text(name)
+    nox(project, "-s", "release", env=env)
+    (release,) = seen.releases
+    assert release["tag_name"] == "v0.1.0"
+    assert release["name"] == "v0.1.0"
+    assert release["body"] == (
+        "### Added\n\n- The package, started from the wheelwright template.\n"
+    )
+    assert sorted(seen.assets) == files  # the manifest stays behind
+
+
+def test_release_refuses_a_version_the_changelog_lacks(
+    committed_project: Callable[..., Path],
+    github: tuple[dict[str, str], type[StandIn]],
+) -> None:
+    env, seen = github
+    project = committed_project()
+    git(project, "tag", "v0.2.0")
+    (project / "dist").mkdir()
+    (project / "dist" / "my_package-0.2.0.tar.gz").write_text("sdist")
+    refused = nox(project, "-s", "release", check=False, env=env)
+    assert refused.returncode != 0
+    assert (
+        "aborted: CHANGELOG.md has no ## [0.2.0] section: add it before tagging.\n"
+        in output(refused)
+    )
+    assert seen.releases == []
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_release_job_passes_the_mirror_and_zizmor(
+    committed_project: Callable[..., Path], variant: str
+) -> None:
+    project = committed_project(variant=variant)
+    ci = (project / ".github" / "workflows" / "ci.yml").read_text()
+    job = ci[ci.index("\n  release:") :]
+    assert "needs: publish" in job
+    assert "contents: write" in job
+    assert ci.count("      contents: write") == 1  # that job alone
+    lint = nox(project, "-s", "lint")
+    assert "CI runs the noxfile" in output(lint)
+    assert "No findings to report" in output(lint)  # zizmor, --persona pedantic
+    workflow = project / ".github" / "workflows" / "ci.yml"
+    workflow.write_text(ci.replace("contents: write #", "id-token: write #"))
+    refused = nox(project, "-s", "lint", check=False)
+    assert "job 'release': permissions" in output(refused)
