@@ -18,6 +18,8 @@ A job that may ask for an OIDC token (`id-token: write`) gets a token of a local
 index instead (pypiserver, started here unless --index-url names one).
 `--stand-in JOB=COMMAND` runs COMMAND in place of each of JOB's `run:` steps:
 for what cannot run here, such as cibuildwheel without a container engine.
+`--assume-passed JOB` does not run JOB and takes it as passed (for tests that
+are about the jobs after it).
 Jobs whose runner is another OS are listed as not run here. One line per job;
 the exit code is 1 when a job that ran failed.
 """
@@ -377,6 +379,7 @@ class Run:
     workflow: dict[str, Any]
     work: Path
     stand_ins: dict[str, str]
+    assumed: set[str]
     index: dict[str, str]  # env for jobs allowed an OIDC token
     results: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -412,11 +415,18 @@ class Run:
             "failure": any(r == "failure" for r in results),
             "always": True, "cancelled": False}[status]  # fmt: skip
         if not condition(job.get("if"), context):
-            why = f"`if: {job['if']}` is false" if "if" in job else "a job it needs " \
-                "did not succeed: " + ", ".join(
-                    f"{n} {self.results[n]}" for n in needs if self.results[n] != "success")
+            unmet = [f"{n} {self.results[n]}" for n in needs
+                     if self.results[n] != "success"]  # fmt: skip
+            implied = "if" in job and condition(job["if"], context | {"_status": lambda
+                                                _: True})  # fmt: skip
+            why = (f"needs {', '.join(unmet)}" if unmet and (implied or "if" not in job)
+                   else f"`if: {job['if']}` is false")  # fmt: skip
             report(job_id, "skipped", why)
             self.results[job_id] = "skipped"
+            return
+        if job_id in self.assumed:
+            report(job_id, "not run (--assume-passed)", "taken as passed")
+            self.results[job_id] = "success"
             return
         try:
             strategy = interpolate(job.get("strategy", {}), context)
@@ -430,6 +440,13 @@ class Run:
             where = self.work / (f"{job_id}-{number}" if len(combos) > 1 else job_id)
             outcomes.append(self.instance(job_id, job, context | {"matrix": matrix},
                                           where))  # fmt: skip
+        elsewhere = [c for c, o in zip(combos, outcomes, strict=True)
+                     if o == "not run here"]  # fmt: skip
+        if elsewhere:
+            where_ = sorted({str(interpolate(job.get("runs-on"), context | {"matrix": c}))
+                             for c in elsewhere})  # fmt: skip
+            report(job_id, "not run here", f"{len(elsewhere)} of {len(combos)} run on "
+                   f"{', '.join(where_)}")  # fmt: skip
         ran = [o for o in outcomes if o != "not run here"]
         self.results[job_id] = "failure" if "failure" in ran else "success"
 
@@ -439,7 +456,6 @@ class Run:
         label = job_id if name == job_id else f"{job_id} ({name})"
         runs_on = interpolate(job.get("runs-on"), context)
         if runs_on not in HERE or platform.machine() not in {"x86_64", "AMD64"}:
-            report(label, "not run here", f"it runs on {runs_on}")
             return "not run here"
         notes = []
         if "environment" in job:
@@ -720,20 +736,20 @@ def report(job: str, result: str, why: str = "", *notes: str) -> None:
     print(f"{job:<40} {result}" + (f": {details}" if details else ""), flush=True)
 
 
-def run_workflow(project: Path, event: str, work: Path,
-                 stand_ins: dict[str, str], index: dict[str, str]) -> int:  # fmt: skip
+def run_workflow(project: Path, event: str, work: Path, stand_ins: dict[str, str],
+                 assumed: set[str], index: dict[str, str]) -> int:
     workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
     workflow["on"] = workflow.pop(True, workflow.get("on"))  # YAML 1.1 reads on: as true
     github = github_context(project, event)
     check_known(workflow)
-    for job_id in stand_ins:
+    for job_id in [*stand_ins, *assumed]:
         if job_id not in workflow["jobs"]:
-            raise Refused(f"--stand-in names {job_id}, which is not a job")
+            raise Refused(f"--stand-in or --assume-passed names {job_id}, not a job")
     print(f"{event}: {github['ref']} at {github['sha'][:12]} ({project})")
     if not triggered(workflow["on"], github):
         print("The workflow's `on:` does not start it for this event: no job runs.")
         return 0
-    run = Run(project, github, workflow, work, stand_ins, index)
+    run = Run(project, github, workflow, work, stand_ins, assumed, index)
     for job_id in job_order(workflow["jobs"]):
         run.job(job_id)
     for job_id, command in stand_ins.items():
@@ -746,6 +762,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("project", type=Path)
     parser.add_argument("event", choices=EVENTS)
     parser.add_argument("--stand-in", action="append", default=[], metavar="JOB=CMD")
+    parser.add_argument("--assume-passed", action="append", default=[],
+                        metavar="JOB", help="do not run JOB; take it as passed")
     parser.add_argument("--index-url", help="an index to publish to (else pypiserver)")
     parser.add_argument("--index-token", default="local-token")
     parser.add_argument("--work", type=Path, help="where jobs run (else a temp dir)")
@@ -765,7 +783,8 @@ def main(argv: list[str] | None = None) -> int:
              "UV_PUBLISH_URL": url, "UV_PUBLISH_TOKEN": args.index_token}  # fmt: skip
     print(f"Jobs run in {work}; publishing goes to {url}")
     try:
-        return run_workflow(args.project.resolve(), args.event, work, stand_ins, index)
+        return run_workflow(args.project.resolve(), args.event, work, stand_ins,
+                            set(args.assume_passed), index)
     except Refused as refused:
         print(f"Not run: {refused}", file=sys.stderr)
         return 2
