@@ -674,7 +674,7 @@ def setup_uv(job: Job, inputs: dict[str, Any], env: dict[str, str]) -> None:
     if not (target / "bin" / "uv").is_file():
         job.execute([sys.executable, "-m", "pip", "install", "--quiet", "--target",
                      str(target), f"uv=={wanted}"], env)  # fmt: skip
-    job.say(f"uv {wanted}, as uv.lock pins it (this machine has {here}): {target}")
+    job.say(f"uv {wanted}, as uv.lock pins it (this machine has {here or 'none'}): {target}")
     job.path.insert(0, str(target / "bin"))
 
 
