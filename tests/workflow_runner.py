@@ -212,7 +212,10 @@ class Expression:
             else:
                 key = self.either()
                 self.take("]")
-            value = value.get(key) if isinstance(value, dict) else None
+            if isinstance(value, list) and isinstance(key, int):
+                value = value[key] if -len(value) <= key < len(value) else None
+            else:
+                value = value.get(key) if isinstance(value, dict) else None
         return value
 
 
