@@ -399,11 +399,12 @@ class Run:
         path = [p for p in os.environ["PATH"].split(os.pathsep)
                 if not venv or not p.startswith(venv)]  # fmt: skip
         env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV",
-               "PYTHONPATH", "CONDA_PREFIX", "GITHUB_ACTIONS"}
+               "PYTHONPATH", "CONDA_PREFIX", "GITHUB_ACTIONS", "NO_COLOR", "FORCE_COLOR"}
                and not k.startswith(("NOX_", "PYTEST_", "TWINE_", "UV_", "COVERAGE_",
                                      "GITHUB_", "RUNNER_"))}  # fmt: skip
         # Not GITHUB_ACTIONS: the project's tools take it for a runner that
-        # has trusted publishing, which is what this runner replaces.
+        # has trusted publishing, which is what this runner replaces. Colour is
+        # the workflow's to set, as on GitHub's runners.
         return env | {"PATH": os.pathsep.join(path), "CI": "true"}
 
     def job(self, job_id: str) -> None:
