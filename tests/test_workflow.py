@@ -27,13 +27,17 @@ from package_index import PackageIndex
 pytestmark = pytest.mark.e2e
 
 VARIANTS = ["pure", pytest.param("c-extension", marks=linux_only)]
-WHEELS_STAND_IN = " && ".join([
-    'uv build --wheel --python "$(command -v python)" -o "$RUNNER_TEMP/host"',
-    f"PATH={shlex.quote(str(tool('auditwheel').parent))}:$PATH "
-    f"{shlex.quote(str(tool('auditwheel')))} repair --plat manylinux_2_17_x86_64 "
-    '-w dist "$RUNNER_TEMP"/host/*.whl',
-    "uv run --locked --only-group=publish python tools/publish.py record wheels",
-])  # fmt: skip
+WHEELS_STAND_IN = " && ".join(
+    [
+        'uv build --wheel --python "$(command -v python)" -o "$RUNNER_TEMP/host"',
+        (
+            f"PATH={shlex.quote(str(tool('auditwheel').parent))}:$PATH "
+            f"{shlex.quote(str(tool('auditwheel')))} repair --plat "
+            'manylinux_2_17_x86_64 -w dist "$RUNNER_TEMP"/host/*.whl'
+        ),
+        "uv run --locked --only-group=publish python tools/publish.py record wheels",
+    ]
+)
 
 
 @pytest.fixture
@@ -48,18 +52,29 @@ def released(committed_project):
     return make
 
 
-def run_workflow(project: Path, event: str, index: PackageIndex,
-                 work: Path) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def run_workflow(
+    project: Path, event: str, index: PackageIndex, work: Path
+) -> subprocess.CompletedProcess[str]:
     variant_options = ["--assume-passed", "check"]
     jobs = (project / ".github/workflows/ci.yml").read_text()
     if "check-every-os:" in jobs:
         variant_options += ["--assume-passed", "check-every-os"]
     if "\n  wheels:" in jobs:
         variant_options += ["--stand-in", f"wheels={WHEELS_STAND_IN}"]
-    command = [sys.executable, workflow_runner.__file__, str(project), event,
-               "--index-url", index.url, "--work", str(work), *variant_options]
-    result = subprocess.run(command, capture_output=True, text=True, check=False,
-                            env=project_env())  # fmt: skip
+    command = [
+        sys.executable,
+        workflow_runner.__file__,
+        str(project),
+        event,
+        "--index-url",
+        index.url,
+        "--work",
+        str(work),
+        *variant_options,
+    ]
+    result = subprocess.run(
+        command, capture_output=True, text=True, check=False, env=project_env()
+    )
     print(result.stdout, result.stderr)  # shown when a test fails
     return result
 
@@ -71,9 +86,11 @@ def job_line(output: str, job: str) -> str:
 
 def built_files(work: Path) -> dict[str, bytes]:
     """What the build (and wheels) jobs uploaded, manifests aside."""
-    return {path.name: path.read_bytes()
-            for path in (work / "artifacts").glob("*/*")
-            if not path.name.startswith("manifest-")}  # fmt: skip
+    return {
+        path.name: path.read_bytes()
+        for path in (work / "artifacts").glob("*/*")
+        if not path.name.startswith("manifest-")
+    }
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -83,10 +100,13 @@ def test_a_tag_push_publishes_exactly_what_the_build_made(
     result = run_workflow(released(variant), "tag", index, tmp_path / "work")
     assert result.returncode == 0
     assert job_line(result.stdout, "publish").startswith(
-        "publish                                  passed")  # fmt: skip
-    assert "environment pypi (https://pypi.org/p/my-package); permissions contents: " \
-        "read, id-token: write; a token of the local index in place of OIDC" \
-        in job_line(result.stdout, "publish")  # fmt: skip
+        "publish                                  passed"
+    )
+    assert (
+        "environment pypi (https://pypi.org/p/my-package); permissions contents: "
+        "read, id-token: write; a token of the local index in place of OIDC"
+        in job_line(result.stdout, "publish")
+    )
     assert "skipped: `if:" in job_line(result.stdout, "publish_test")
     built = built_files(tmp_path / "work")
     assert any(name.endswith(".tar.gz") for name in built)
@@ -94,9 +114,11 @@ def test_a_tag_push_publishes_exactly_what_the_build_made(
     assert index.contents() == built
     if variant == "c-extension":
         assert "Note: wheels ran `uv build --wheel" in result.stdout
-        assert "wheels                                   not run here: 5 of 6 run on " \
-            "macos-15-intel, macos-latest, ubuntu-24.04-arm, windows-11-arm, " \
-            "windows-latest" in result.stdout  # fmt: skip
+        assert (
+            "wheels                                   not run here: 5 of 6 run on "
+            "macos-15-intel, macos-latest, ubuntu-24.04-arm, windows-11-arm, "
+            "windows-latest" in result.stdout
+        )
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -107,10 +129,13 @@ def test_a_push_to_main_goes_through_publish_test(
     result = run_workflow(project, "push", index, tmp_path / "work")
     assert result.returncode == 0
     assert job_line(result.stdout, "publish_test").startswith(
-        "publish_test                             passed: ")  # fmt: skip
+        "publish_test                             passed: "
+    )
     assert "environment testpypi" in job_line(result.stdout, "publish_test")
-    assert "skipped: `if: github.event_name == 'push' && startsWith(github.ref, " \
-        "'refs/tags/v')` is false" in job_line(result.stdout, "publish")  # fmt: skip
+    assert (
+        "skipped: `if: github.event_name == 'push' && startsWith(github.ref, "
+        "'refs/tags/v')` is false" in job_line(result.stdout, "publish")
+    )
     assert index.contents() == built_files(tmp_path / "work")
     assert all(".dev" in name for name in index.files())
 
@@ -122,7 +147,8 @@ def test_a_pull_request_skips_both_publish_jobs(
     result = run_workflow(released(variant), "pull_request", index, tmp_path / "work")
     assert result.returncode == 0
     assert job_line(result.stdout, "build").startswith(
-        "build                                    passed")  # fmt: skip
+        "build                                    passed"
+    )
     for job in ("publish_test", "publish"):
         assert "skipped: `if:" in job_line(result.stdout, job)
     assert index.files() == set()
@@ -146,9 +172,11 @@ def test_a_shallow_build_checkout_fails_the_tag_push(
     assert result.returncode == 1
     assert job_line(result.stdout, "build").startswith(
         "build                                    failed: step 4 (uv run --locked "
-        "--only-group=nox nox -s build): exit code 1")  # fmt: skip
+        "--only-group=nox nox -s build): exit code 1"
+    )
     log = (tmp_path / "work" / "build" / "log.txt").read_text()
     assert "A shallow clone has no tags, so no version: fetch-depth: 0" in log
     assert job_line(result.stdout, "publish").startswith(
-        "publish                                  skipped: needs build failure")
+        "publish                                  skipped: needs build failure"
+    )
     assert index.files() == set()

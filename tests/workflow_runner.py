@@ -30,6 +30,7 @@ import argparse
 import fnmatch
 import itertools
 import json
+import operator
 import os
 import platform
 import re
@@ -49,10 +50,31 @@ EVENTS = ("push", "pull_request", "tag")
 HERE = {"ubuntu-latest", "ubuntu-24.04", "ubuntu-22.04"}  # runner labels of this host
 # What this runner knows: the keys it reads, and each action with its inputs.
 WORKFLOW_KEYS = {"name", "on", "permissions", "concurrency", "env", "jobs"}
-JOB_KEYS = {"name", "needs", "runs-on", "permissions", "strategy", "steps", "outputs",
-            "env", "if", "environment", "timeout-minutes", "concurrency"}  # fmt: skip
-STEP_KEYS = {"id", "name", "uses", "with", "run", "env", "if", "shell",
-             "working-directory"}  # fmt: skip
+JOB_KEYS = {
+    "name",
+    "needs",
+    "runs-on",
+    "permissions",
+    "strategy",
+    "steps",
+    "outputs",
+    "env",
+    "if",
+    "environment",
+    "timeout-minutes",
+    "concurrency",
+}
+STEP_KEYS = {
+    "id",
+    "name",
+    "uses",
+    "with",
+    "run",
+    "env",
+    "if",
+    "shell",
+    "working-directory",
+}
 ACTIONS = {
     "actions/checkout": {"fetch-depth", "persist-credentials"},
     "actions/setup-python": {"python-version"},
@@ -81,11 +103,20 @@ FUNCTIONS = {
     "tojson": lambda v: json.dumps(v, indent=2),
     "startswith": lambda s, p: str(s).lower().startswith(str(p).lower()),
     "endswith": lambda s, p: str(s).lower().endswith(str(p).lower()),
-    "contains": lambda h, n: (n in h) if isinstance(h, list)
-    else str(n).lower() in str(h).lower(),
+    "contains": lambda h, n: (
+        (n in h) if isinstance(h, list) else str(n).lower() in str(h).lower()
+    ),
     "format": lambda f, *a: re.sub(r"\{(\d+)\}", lambda m: str(a[int(m[1])]), f),
 }
 STATUS = {"success", "failure", "always", "cancelled"}
+COMPARE = {
+    "==": lambda a, b: loose_equal(a, b),
+    "!=": lambda a, b: not loose_equal(a, b),
+    "<": operator.lt,
+    ">": operator.gt,
+    "<=": operator.le,
+    ">=": operator.ge,
+}
 
 
 def tokens(text: str) -> list[tuple[str, Any]]:
@@ -97,10 +128,12 @@ def tokens(text: str) -> list[tuple[str, Any]]:
         kind = match.lastgroup
         value = match[kind]
         found.append(
-            ("lit", float(value) if "." in value else int(value)) if kind == "num"
-            else ("lit", value.replace("''", "'")) if kind == "str"
+            ("lit", float(value) if "." in value else int(value))
+            if kind == "num"
+            else ("lit", value.replace("''", "'"))
+            if kind == "str"
             else (kind, value)
-        )  # fmt: skip
+        )
         position = match.end()
     return [*found, ("end", None)]
 
@@ -157,15 +190,9 @@ class Expression:
 
     def comparison(self) -> Any:
         value = self.unary()
-        while self.peek()[0] == "op" and self.peek()[1] in {"==", "!=", "<", ">",
-                                                              "<=", ">="}:  # fmt: skip
-            op, other = self.take()[1], self.unary()
-            value = {
-                "==": lambda: loose_equal(value, other),
-                "!=": lambda: not loose_equal(value, other),
-                "<": lambda: value < other, ">": lambda: value > other,
-                "<=": lambda: value <= other, ">=": lambda: value >= other,
-            }[op]()  # fmt: skip
+        while self.peek()[0] == "op" and self.peek()[1] in COMPARE:
+            op = self.take()[1]
+            value = COMPARE[op](value, self.unary())
         return value
 
     def unary(self) -> Any:
@@ -265,8 +292,9 @@ def condition(text: Any, context: dict[str, Any]) -> bool:
 
 
 def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                          text=True).stdout.strip()  # fmt: skip
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def github_context(project: Path, event: str) -> dict[str, Any]:
@@ -275,20 +303,32 @@ def github_context(project: Path, event: str) -> dict[str, Any]:
         tags = git(project, "tag", "--points-at", "HEAD").split()
         if not tags:
             raise Refused("the event `tag` needs a tag at HEAD, and HEAD has none")
-        ref = f"refs/tags/{sorted(tags)[-1]}"
+        ref = f"refs/tags/{max(tags)}"
     else:
         ref = "refs/heads/main" if event == "push" else "refs/pull/1/merge"
     event_name = "pull_request" if event == "pull_request" else "push"
     payload = {"pull_request": {"number": 1}} if event == "pull_request" else {}
-    return {"event_name": event_name, "ref": ref, "sha": sha, "workflow": "CI",
-            "run_id": "1", "repository": f"local/{project.name}",
-            "ref_name": ref.split("/")[-1], "event": payload}  # fmt: skip
+    return {
+        "event_name": event_name,
+        "ref": ref,
+        "sha": sha,
+        "workflow": "CI",
+        "run_id": "1",
+        "repository": f"local/{project.name}",
+        "ref_name": ref.split("/")[-1],
+        "event": payload,
+    }
 
 
 def triggered(on: Any, github: dict[str, Any]) -> bool:
     """Whether the `on:` filters start the workflow for this event."""
-    on = {on: None} if isinstance(on, str) else dict.fromkeys(on) if isinstance(
-        on, list) else on  # fmt: skip
+    on = (
+        {on: None}
+        if isinstance(on, str)
+        else dict.fromkeys(on)
+        if isinstance(on, list)
+        else on
+    )
     if github["event_name"] not in on:
         return False
     filters = on[github["event_name"]] or {}
@@ -316,8 +356,10 @@ def check_known(workflow: dict[str, Any]) -> None:
             if "uses" in step:
                 action = step["uses"].split("@")[0]
                 if action not in ACTIONS:
-                    raise Refused(f"{where}: the action {step['uses']} is not known "
-                                  "here, so the workflow cannot run here")  # fmt: skip
+                    raise Refused(
+                        f"{where}: the action {step['uses']} is not known "
+                        "here, so the workflow cannot run here"
+                    )
                 for key in set(step.get("with", {})) - ACTIONS[action]:
                     raise Refused(f"{where}: {action}'s input {key!r} is not known")
             elif step.get("shell", "bash") != "bash":
@@ -359,12 +401,22 @@ def expand_matrix(matrix: Any) -> list[dict[str, Any]]:
     for key, values in axes.items():
         if not isinstance(values, list) or not values:
             raise StepFailed(f"the matrix's {key} is not a list of values: {values!r}")
-    combos = [dict(zip(axes, c, strict=True)) for c in itertools.product(*axes.values())]
-    combos = [c for c in combos if not any(
-        all(c.get(k) == v for k, v in e.items()) for e in exclude)] if axes else []
+    combos = [
+        dict(zip(axes, c, strict=True)) for c in itertools.product(*axes.values())
+    ]
+    combos = (
+        [
+            c
+            for c in combos
+            if not any(all(c.get(k) == v for k, v in e.items()) for e in exclude)
+        ]
+        if axes
+        else []
+    )
     for extra in include:
-        matching = [c for c in combos if all(c[k] == v for k, v in extra.items()
-                                             if k in axes)]  # fmt: skip
+        matching = [
+            c for c in combos if all(c[k] == v for k, v in extra.items() if k in axes)
+        ]
         for combo in matching:
             combo.update(extra)
         if not matching:
@@ -396,12 +448,27 @@ class Run:
         """This machine's environment, without what a nox or venv around the
         runner would leak into the jobs."""
         venv = os.environ.get("VIRTUAL_ENV")
-        path = [p for p in os.environ["PATH"].split(os.pathsep)
-                if not venv or not p.startswith(venv)]  # fmt: skip
-        env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV",
-               "PYTHONPATH", "CONDA_PREFIX", "GITHUB_ACTIONS", "NO_COLOR", "FORCE_COLOR"}
-               and not k.startswith(("NOX_", "PYTEST_", "TWINE_", "UV_", "COVERAGE_",
-                                     "GITHUB_", "RUNNER_"))}  # fmt: skip
+        path = [
+            p
+            for p in os.environ["PATH"].split(os.pathsep)
+            if not venv or not p.startswith(venv)
+        ]
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k
+            not in {
+                "VIRTUAL_ENV",
+                "PYTHONPATH",
+                "CONDA_PREFIX",
+                "GITHUB_ACTIONS",
+                "NO_COLOR",
+                "FORCE_COLOR",
+            }
+            and not k.startswith(
+                ("NOX_", "PYTEST_", "TWINE_", "UV_", "COVERAGE_", "GITHUB_", "RUNNER_")
+            )
+        }
         # Not GITHUB_ACTIONS: the project's tools take it for a runner that
         # has trusted publishing, which is what this runner replaces. Colour is
         # the workflow's to set, as on GitHub's runners.
@@ -410,21 +477,35 @@ class Run:
     def job(self, job_id: str) -> None:
         job = self.workflow["jobs"][job_id]
         needs = needs_of(job)
-        context = {"github": self.github, "inputs": {}, "vars": {}, "secrets": {},
-                   "needs": {n: {"result": self.results[n], "outputs":
-                             self.outputs.get(n, {})} for n in needs}}  # fmt: skip
+        context = {
+            "github": self.github,
+            "inputs": {},
+            "vars": {},
+            "secrets": {},
+            "needs": {
+                n: {"result": self.results[n], "outputs": self.outputs.get(n, {})}
+                for n in needs
+            },
+        }
         results = [self.results[n] for n in needs]
         context["_status"] = lambda status: {
             "success": all(r == "success" for r in results),
             "failure": any(r == "failure" for r in results),
-            "always": True, "cancelled": False}[status]  # fmt: skip
+            "always": True,
+            "cancelled": False,
+        }[status]
         if not condition(job.get("if"), context):
-            unmet = [f"{n} {self.results[n]}" for n in needs
-                     if self.results[n] != "success"]  # fmt: skip
-            implied = "if" in job and condition(job["if"], context | {"_status": lambda
-                                                _: True})  # fmt: skip
-            why = (f"needs {', '.join(unmet)}" if unmet and (implied or "if" not in job)
-                   else f"`if: {job['if']}` is false")  # fmt: skip
+            unmet = [
+                f"{n} {self.results[n]}" for n in needs if self.results[n] != "success"
+            ]
+            implied = "if" in job and condition(
+                job["if"], context | {"_status": lambda _: True}
+            )
+            why = (
+                f"needs {', '.join(unmet)}"
+                if unmet and (implied or "if" not in job)
+                else f"`if: {job['if']}` is false"
+            )
             report(job_id, "skipped", why)
             self.results[job_id] = "skipped"
             return
@@ -442,20 +523,30 @@ class Run:
         outcomes = []
         for number, matrix in enumerate(combos):
             where = self.work / (f"{job_id}-{number}" if len(combos) > 1 else job_id)
-            outcomes.append(self.instance(job_id, job, context | {"matrix": matrix},
-                                          where))  # fmt: skip
-        elsewhere = [c for c, o in zip(combos, outcomes, strict=True)
-                     if o == "not run here"]  # fmt: skip
+            outcomes.append(
+                self.instance(job_id, job, context | {"matrix": matrix}, where)
+            )
+        elsewhere = [
+            c for c, o in zip(combos, outcomes, strict=True) if o == "not run here"
+        ]
         if elsewhere:
-            where_ = sorted({str(interpolate(job.get("runs-on"), context | {"matrix": c}))
-                             for c in elsewhere})  # fmt: skip
-            report(job_id, "not run here", f"{len(elsewhere)} of {len(combos)} run on "
-                   f"{', '.join(where_)}")  # fmt: skip
+            where_ = sorted(
+                {
+                    str(interpolate(job.get("runs-on"), context | {"matrix": c}))
+                    for c in elsewhere
+                }
+            )
+            report(
+                job_id,
+                "not run here",
+                f"{len(elsewhere)} of {len(combos)} run on {', '.join(where_)}",
+            )
         ran = [o for o in outcomes if o != "not run here"]
         self.results[job_id] = "failure" if "failure" in ran else "success"
 
-    def instance(self, job_id: str, job: dict[str, Any], context: dict[str, Any],
-                 where: Path) -> str:  # fmt: skip
+    def instance(
+        self, job_id: str, job: dict[str, Any], context: dict[str, Any], where: Path
+    ) -> str:
         name = str(interpolate(job.get("name", job_id), context))
         label = job_id if name == job_id else f"{job_id} ({name})"
         runs_on = interpolate(job.get("runs-on"), context)
@@ -465,11 +556,15 @@ class Run:
         if "environment" in job:
             env_ = interpolate(job["environment"], context)
             env_ = env_ if isinstance(env_, dict) else {"name": env_}
-            notes.append(f"environment {env_.get('name')}"
-                         + (f" ({env_['url']})" if env_.get("url") else ""))  # fmt: skip
+            notes.append(
+                f"environment {env_.get('name')}"
+                + (f" ({env_['url']})" if env_.get("url") else "")
+            )
         permissions = job.get("permissions", self.workflow.get("permissions", {}))
-        notes.append("permissions " + (", ".join(f"{k}: {v}" for k, v in (
-            permissions or {}).items()) or "none"))  # fmt: skip
+        notes.append(
+            "permissions "
+            + (", ".join(f"{k}: {v}" for k, v in (permissions or {}).items()) or "none")
+        )
         env = dict(interpolate(self.workflow.get("env", {}), context))
         env |= interpolate(job.get("env", {}), context)
         if (permissions or {}).get("id-token") == "write":
@@ -494,8 +589,14 @@ class Run:
 class Job:
     """One job (one matrix combination): a workspace, a PATH, its steps."""
 
-    def __init__(self, run: Run, job_id: str, where: Path, env: dict[str, str],
-                 context: dict[str, Any]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        run: Run,
+        job_id: str,
+        where: Path,
+        env: dict[str, str],
+        context: dict[str, Any],
+    ) -> None:
         self.run, self.job_id, self.env, self.base = run, job_id, env, context
         self.workspace = where / "workspace"
         self.temp = where / "temp"
@@ -507,10 +608,16 @@ class Job:
         self.outcome = "success"
 
     def context(self) -> dict[str, Any]:
-        return self.base | {"env": self.env, "steps": self.steps_context,
-                            "_status": lambda s: {"success": self.outcome == "success",
-                                                  "failure": self.outcome == "failure",
-                                                  "always": True, "cancelled": False}[s]}
+        return self.base | {
+            "env": self.env,
+            "steps": self.steps_context,
+            "_status": lambda s: {
+                "success": self.outcome == "success",
+                "failure": self.outcome == "failure",
+                "always": True,
+                "cancelled": False,
+            }[s],
+        }
 
     def steps(self, steps: list[dict[str, Any]]) -> None:
         for number, step in enumerate(steps, 1):
@@ -535,39 +642,56 @@ class Job:
                 self.outcome = "failure"
                 raise StepFailed(f"step {number} ({what}): {failure}") from None
             if "id" in step:
-                self.steps_context[step["id"]] = {"outputs": read_outputs(outputs),
-                                                  "outcome": "success"}  # fmt: skip
+                self.steps_context[step["id"]] = {
+                    "outputs": read_outputs(outputs),
+                    "outcome": "success",
+                }
 
     def github_env(self) -> dict[str, str]:
         github = self.run.github
-        return {"GITHUB_WORKSPACE": str(self.workspace), "RUNNER_TEMP": str(self.temp),
-                "GITHUB_EVENT_NAME": github["event_name"], "GITHUB_REF": github["ref"],
-                "GITHUB_REF_NAME": github["ref_name"], "GITHUB_SHA": github["sha"],
-                "GITHUB_JOB": self.job_id, "RUNNER_OS": "Linux"}  # fmt: skip
+        return {
+            "GITHUB_WORKSPACE": str(self.workspace),
+            "RUNNER_TEMP": str(self.temp),
+            "GITHUB_EVENT_NAME": github["event_name"],
+            "GITHUB_REF": github["ref"],
+            "GITHUB_REF_NAME": github["ref_name"],
+            "GITHUB_SHA": github["sha"],
+            "GITHUB_JOB": self.job_id,
+            "RUNNER_OS": "Linux",
+        }
 
     def say(self, line: str) -> None:
         with self.log.open("a") as log:
             log.write(f"[runner] {line}\n")
 
-    def execute(self, command: list[str], env: dict[str, str],
-                cwd: Path | None = None) -> None:  # fmt: skip
+    def execute(
+        self, command: list[str], env: dict[str, str], cwd: Path | None = None
+    ) -> None:
         with self.log.open("a") as log:
             log.write(f"[runner] $ {' '.join(command)}\n")
             log.flush()
-            result = subprocess.run(command, cwd=cwd or self.workspace, env=env,
-                                    stdout=log, stderr=subprocess.STDOUT, check=False)
+            result = subprocess.run(
+                command,
+                cwd=cwd or self.workspace,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                check=False,
+            )
         if result.returncode != 0:
             raise StepFailed(f"exit code {result.returncode}")
 
-    def shell(self, step: dict[str, Any], context: dict[str, Any],
-              env: dict[str, str]) -> None:  # fmt: skip
+    def shell(
+        self, step: dict[str, Any], context: dict[str, Any], env: dict[str, str]
+    ) -> None:
         script = self.run.stand_ins.get(self.job_id)
         script = script or interpolate(step["run"], context)
         cwd = self.workspace / step.get("working-directory", ".")
         path = self.temp / "step.sh"
         path.write_text(script)
-        self.execute(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(path)],
-                     env, cwd)
+        self.execute(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(path)], env, cwd
+        )
 
 
 def read_outputs(path: Path) -> dict[str, str]:
@@ -576,8 +700,12 @@ def read_outputs(path: Path) -> dict[str, str]:
     for line in lines:
         if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
             name, delimiter = line.split("<<", 1)
-            outputs[name] = "\n".join(itertools.takewhile(lambda x: x != delimiter,
-                                                          lines))  # fmt: skip
+            block = []
+            for inner in lines:
+                if inner == delimiter:
+                    break
+                block.append(inner)
+            outputs[name] = "\n".join(block)
         elif "=" in line:
             name, value = line.split("=", 1)
             outputs[name] = value
@@ -599,11 +727,24 @@ def checkout(job: Job, inputs: dict[str, Any], env: dict[str, str]) -> None:
         refspecs = ["+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"]
         job.execute([*git_, "fetch", "--quiet", "--prune", "origin", *refspecs], env)
     else:
-        local = (ref if ref.startswith("refs/tags/")
-                 else f"refs/remotes/origin/{github['ref_name']}")  # fmt: skip
+        local = (
+            ref
+            if ref.startswith("refs/tags/")
+            else f"refs/remotes/origin/{github['ref_name']}"
+        )
         source = ref if not ref.startswith("refs/pull/") else github["sha"]
-        job.execute([*git_, "fetch", "--quiet", "--no-tags", f"--depth={depth}",
-                     "origin", f"+{source}:{local}"], env)  # fmt: skip
+        job.execute(
+            [
+                *git_,
+                "fetch",
+                "--quiet",
+                "--no-tags",
+                f"--depth={depth}",
+                "origin",
+                f"+{source}:{local}",
+            ],
+            env,
+        )
     if ref.startswith("refs/heads/"):
         branch = ref.removeprefix("refs/heads/")
         job.execute([*git_, "checkout", "--quiet", "-B", branch, github["sha"]], env)
@@ -611,30 +752,48 @@ def checkout(job: Job, inputs: dict[str, Any], env: dict[str, str]) -> None:
         job.execute([*git_, "checkout", "--quiet", "--detach", github["sha"]], env)
     persist = str(inputs.get("persist-credentials", True)).lower() != "false"
     if persist:  # what actions/checkout leaves in .git/config: a token for git
-        job.execute([*git_, "config", "--local", "http.https://github.com/.extraheader",
-                     "AUTHORIZATION: basic bG9jYWw6bm90LWEtcmVhbC10b2tlbg=="], env)
-    job.say(f"checked out {ref} at {github['sha'][:12]}, fetch-depth {depth}, "
-            f"credentials {'persisted' if persist else 'not persisted'}")
+        job.execute(
+            [
+                *git_,
+                "config",
+                "--local",
+                "http.https://github.com/.extraheader",
+                "AUTHORIZATION: basic bG9jYWw6bm90LWEtcmVhbC10b2tlbg==",
+            ],
+            env,
+        )
+    job.say(
+        f"checked out {ref} at {github['sha'][:12]}, fetch-depth {depth}, "
+        f"credentials {'persisted' if persist else 'not persisted'}"
+    )
 
 
-PROBE = ("import sys, sysconfig; print(f'{sys.version_info[0]}.{sys.version_info[1]}'"
-         " + ('t' if sysconfig.get_config_var('Py_GIL_DISABLED') else ''),"
-         " sys.executable)")  # fmt: skip
+PROBE = (
+    "import sys, sysconfig; print(f'{sys.version_info[0]}.{sys.version_info[1]}'"
+    " + ('t' if sysconfig.get_config_var('Py_GIL_DISABLED') else ''),"
+    " sys.executable)"
+)
 
 
 def find_python(version: str) -> Path | None:
     """An interpreter of this version on this machine (PATH, pyenv, uv's)."""
     dirs = os.environ.get("PATH", "").split(os.pathsep)
     dirs += map(str, sorted(Path.home().glob(".pyenv/versions/*/bin")))
-    uv_dir = subprocess.run(["uv", "python", "dir"], capture_output=True, text=True,
-                            check=False).stdout.strip() if shutil.which("uv") else ""
+    uv_dir = (
+        subprocess.run(
+            ["uv", "python", "dir"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        if shutil.which("uv")
+        else ""
+    )
     dirs += map(str, sorted(Path(uv_dir).glob("*/bin"))) if uv_dir else []
     for directory in dirs:
         candidate = Path(directory, f"python{version}")
         if not candidate.is_file():
             continue
-        probe = subprocess.run([candidate, "-c", PROBE], capture_output=True,
-                               text=True, check=False)  # fmt: skip
+        probe = subprocess.run(
+            [candidate, "-c", PROBE], capture_output=True, text=True, check=False
+        )
         found, _, executable = probe.stdout.strip().partition(" ")
         if probe.returncode == 0 and found == version:
             return Path(executable)
@@ -661,10 +820,18 @@ def setup_uv(job: Job, inputs: dict[str, Any], env: dict[str, str]) -> None:
     """uv.lock's uv (installed once into ~/.cache if it differs from this
     machine's), or this machine's uv when the lock names none."""
     local = shutil.which("uv", path=env["PATH"])
-    here = subprocess.run([local, "--version"], capture_output=True, text=True,
-                          check=False).stdout.split()[1] if local else None  # fmt: skip
+    here = (
+        subprocess.run(
+            [local, "--version"], capture_output=True, text=True, check=False
+        ).stdout.split()[1]
+        if local
+        else None
+    )
     wanted = inputs.get("version")
-    if not wanted and (lock := job.workspace / inputs.get("version-file", "")).is_file():
+    if (
+        not wanted
+        and (lock := job.workspace / inputs.get("version-file", "")).is_file()
+    ):
         packages = tomllib.loads(lock.read_text()).get("package", [])
         wanted = next((p["version"] for p in packages if p["name"] == "uv"), None)
     if not wanted or wanted == here:
@@ -676,9 +843,22 @@ def setup_uv(job: Job, inputs: dict[str, Any], env: dict[str, str]) -> None:
         return
     target = Path.home() / ".cache" / "wheelwright-workflow" / f"uv-{wanted}"
     if not (target / "bin" / "uv").is_file():
-        job.execute([sys.executable, "-m", "pip", "install", "--quiet", "--target",
-                     str(target), f"uv=={wanted}"], env)  # fmt: skip
-    job.say(f"uv {wanted}, as uv.lock pins it (this machine has {here or 'none'}): {target}")
+        job.execute(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--target",
+                str(target),
+                f"uv=={wanted}",
+            ],
+            env,
+        )
+    job.say(
+        f"uv {wanted}, as uv.lock pins it (this machine has {here or 'none'}): {target}"
+    )
     job.path.insert(0, str(target / "bin"))
 
 
@@ -692,9 +872,11 @@ def upload_artifact(job: Job, inputs: dict[str, Any], env: dict[str, str]) -> No
         if pattern.strip():
             matched = sorted(job.workspace.glob(pattern.strip().rstrip("/")))
             for path in matched:
-                files += [(p, p.relative_to(path if path.is_dir() else path.parent))
-                          for p in ([*path.rglob("*")] if path.is_dir() else [path])
-                          if p.is_file()]  # fmt: skip
+                files += [
+                    (p, p.relative_to(path if path.is_dir() else path.parent))
+                    for p in ([*path.rglob("*")] if path.is_dir() else [path])
+                    if p.is_file()
+                ]
     if not files:
         behaviour = inputs.get("if-no-files-found", "warn")
         message = f"no files found at {inputs['path']} for the artifact {name}"
@@ -710,8 +892,11 @@ def upload_artifact(job: Job, inputs: dict[str, Any], env: dict[str, str]) -> No
 
 def download_artifact(job: Job, inputs: dict[str, Any], env: dict[str, str]) -> None:
     target = job.workspace / inputs.get("path", ".")
-    stored = sorted(p.name for p in job.run.artifacts.glob("*")) if job.run.artifacts \
-        .is_dir() else []  # fmt: skip
+    stored = (
+        sorted(p.name for p in job.run.artifacts.glob("*"))
+        if job.run.artifacts.is_dir()
+        else []
+    )
     if "name" in inputs:
         if inputs["name"] not in stored:
             raise StepFailed(f"no artifact named {inputs['name']}")
@@ -721,8 +906,11 @@ def download_artifact(job: Job, inputs: dict[str, Any], env: dict[str, str]) -> 
         names = [n for n in stored if fnmatch.fnmatchcase(n, pattern)]
         merge = str(inputs.get("merge-multiple", False)).lower() == "true"
     for name in names:
-        shutil.copytree(job.run.artifacts / name, target if merge else target / name,
-                        dirs_exist_ok=True)  # fmt: skip
+        shutil.copytree(
+            job.run.artifacts / name,
+            target if merge else target / name,
+            dirs_exist_ok=True,
+        )
     job.say(f"downloaded {', '.join(names) or 'no artifacts'} into {target}")
 
 
@@ -740,10 +928,18 @@ def report(job: str, result: str, why: str = "", *notes: str) -> None:
     print(f"{job:<40} {result}" + (f": {details}" if details else ""), flush=True)
 
 
-def run_workflow(project: Path, event: str, work: Path, stand_ins: dict[str, str],
-                 assumed: set[str], index: dict[str, str]) -> int:
+def run_workflow(
+    project: Path,
+    event: str,
+    work: Path,
+    stand_ins: dict[str, str],
+    assumed: set[str],
+    index: dict[str, str],
+) -> int:
     workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
-    workflow["on"] = workflow.pop(True, workflow.get("on"))  # YAML 1.1 reads on: as true
+    workflow["on"] = workflow.pop(
+        True, workflow.get("on")
+    )  # YAML 1.1 reads on: as true
     github = github_context(project, event)
     check_known(workflow)
     for job_id in [*stand_ins, *assumed]:
@@ -766,8 +962,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("project", type=Path)
     parser.add_argument("event", choices=EVENTS)
     parser.add_argument("--stand-in", action="append", default=[], metavar="JOB=CMD")
-    parser.add_argument("--assume-passed", action="append", default=[],
-                        metavar="JOB", help="do not run JOB; take it as passed")
+    parser.add_argument(
+        "--assume-passed",
+        action="append",
+        default=[],
+        metavar="JOB",
+        help="do not run JOB; take it as passed",
+    )
     parser.add_argument("--index-url", help="an index to publish to (else pypiserver)")
     parser.add_argument("--index-token", default="local-token")
     parser.add_argument("--work", type=Path, help="where jobs run (else a temp dir)")
@@ -782,13 +983,24 @@ def main(argv: list[str] | None = None) -> int:
         server, local = package_index.start(work / "index", work / "index.log")
         url = local.url
     url = url.rstrip("/") + "/"
-    index = {"TWINE_REPOSITORY_URL": url, "TWINE_USERNAME": "__token__",
-             "TWINE_PASSWORD": args.index_token, "PUBLISH_SIMPLE_URL": f"{url}simple/",
-             "UV_PUBLISH_URL": url, "UV_PUBLISH_TOKEN": args.index_token}  # fmt: skip
+    index = {
+        "TWINE_REPOSITORY_URL": url,
+        "TWINE_USERNAME": "__token__",
+        "TWINE_PASSWORD": args.index_token,
+        "PUBLISH_SIMPLE_URL": f"{url}simple/",
+        "UV_PUBLISH_URL": url,
+        "UV_PUBLISH_TOKEN": args.index_token,
+    }
     print(f"Jobs run in {work}; publishing goes to {url}")
     try:
-        return run_workflow(args.project.resolve(), args.event, work, stand_ins,
-                            set(args.assume_passed), index)
+        return run_workflow(
+            args.project.resolve(),
+            args.event,
+            work,
+            stand_ins,
+            set(args.assume_passed),
+            index,
+        )
     except Refused as refused:
         print(f"Not run: {refused}", file=sys.stderr)
         return 2
