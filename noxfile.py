@@ -103,5 +103,17 @@ def bench(session: nox.Session) -> None:
     session.run("python", str(DIR / "benchmarks" / "bench.py"), *session.posargs)
 
 
+@nox.session(default=False, tags=["local-only"])
+def workflow(session: nox.Session) -> None:
+    """Run a project's .github/workflows/ci.yml here, job by job, as GitHub would
+    for one event (local only: it is how the suite runs the generated workflow).
+
+    `nox -s workflow -- PROJECT push|pull_request|tag`; `-- --help` lists the
+    options (--stand-in JOB=COMMAND, --assume-passed JOB, --index-url URL)."""
+    install_group(session, "workflow")
+    runner = DIR / "tests" / "workflow_runner.py"
+    session.run("python", str(runner), *session.posargs)
+
+
 if __name__ == "__main__":
     nox.main()
