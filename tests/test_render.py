@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import email
-import json
 import itertools
+import json
 import re
 import shutil
 import subprocess
