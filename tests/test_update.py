@@ -390,7 +390,8 @@ def test_inline_markers_fail_lint_before_any_tool_runs(
     output = lint.stdout + lint.stderr
     assert lint.returncode != 0
     assert "CHANGELOG.md:" in output
-    assert "nox > ruff" not in output and "Found " not in output, output
+    assert "nox > ruff" not in output, output
+    assert "Found " not in output, output
 
 
 def test_markers_in_the_noxfile_are_named_by_the_message_after_the_update(
