@@ -50,7 +50,7 @@ def load(root: Path, name: str) -> Any:
     """A file as GitHub reads it ({} if none); if it does not parse, one line."""
     try:
         text = (root / name).read_text("utf-8") if (root / name).is_file() else ""
-        data = tomllib.loads(text) if name[-5:] in (".toml", ".lock") else None
+        data: Any = tomllib.loads(text) if name[-5:] in (".toml", ".lock") else None
         data = yaml.safe_load(text) if data is None else data
     except (yaml.YAMLError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         line = getattr(getattr(error, "problem_mark", None), "line", 0) + 1
@@ -107,7 +107,7 @@ def check(root: Path, sessions: dict[str, set[str]]) -> Iterator[str]:
     repos = dig(load(root, ".pre-commit-config.yaml"), "repos")
     for repo in repos if type(repos) is list else []:
         hooks = h if type(h := dig(repo, "hooks")) is list else []
-        for tool in sorted({HOOKS.get(str(dig(h, "id"))) for h in hooks} - {None}):
+        for tool in sorted(filter(None, {HOOKS.get(str(dig(h, "id"))) for h in hooks})):
             rev, want = str(dig(repo, "rev")), locked.get(tool)
             if want and rev.removeprefix("v") != want:
                 v = "v" * rev.startswith("v")
@@ -135,7 +135,7 @@ def main() -> int:
     allow = [a if dig(a, "key") and dig(a, "reason") else {} for a in allow or []]
     job = [f"job '{a['job']}': " * bool(a.get("job")) for a in allow]
     shapes = [f"*: {j}{a['key']}*" * bool(a) for j, a in zip(job, allow, strict=True)]
-    used, failed = set(), 0
+    used, failed = set[int](), 0
     for f in findings:
         covers = [i for i, s in enumerate(shapes) if s and fnmatch.fnmatchcase(f, s)]
         print(f + (f" (allowed: {allow[covers[0]]['reason']})" if covers else ""))
