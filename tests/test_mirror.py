@@ -36,7 +36,7 @@ CI = ".github/workflows/ci.yml"
 # A line the checker prints: file: [job 'x': ]key: what is wrong, or what to do.
 FINDING = re.compile(
     r"^(?:\.github/workflows/[\w.-]+\.ya?ml|noxfile\.py|pyproject\.toml"
-    r"|\.readthedocs\.yaml|\.pre-commit-config\.yaml): "
+    r"|\.readthedocs\.yaml|\.pre-commit-config\.yaml)(?::\d+)?: "
 )
 PASSED = "CI runs the noxfile: "
 
