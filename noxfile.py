@@ -4,13 +4,15 @@
 # ///
 """Nox sessions of the wheelwright template repository itself.
 
-As in the projects it generates, each session is the CI job of the same name in
-.github/workflows/ci.yml, and tools/check_ci_mirror.py (the generated projects'
-checker, run by `lint`) holds the two together.
+As in the projects it generates, CI is this noxfile: .github/workflows/ci.yml
+runs each session tagged "ci" (on Linux) or "ci-every-os" (on every OS) in a job
+of its own, from `nox --list --json`, and the generated projects' checker
+(template/tools/check_ci.py, run by `lint`) holds the workflow to that shape.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -22,7 +24,10 @@ nox.options.reuse_venv = "yes"
 
 DIR = Path(__file__).parent.resolve()
 PYPROJECT = nox.project.load_toml(DIR / "pyproject.toml")
-CHECKER = DIR / "template" / "tools" / "check_ci_mirror.py"
+CHECKER = DIR / "template" / "tools" / "check_ci.py"
+# The Pythons the generated projects are tested on, and 3.10, the oldest that
+# runs nox: the tests session installs them in CI (uv python install).
+PYTHONS = ["3.10", "3.11", "3.12", "3.13", "3.13t", "3.14", "3.14t", "3.15", "3.15t"]
 
 
 def install_group(session: nox.Session, group: str) -> None:
@@ -30,14 +35,14 @@ def install_group(session: nox.Session, group: str) -> None:
     session.install(*nox.project.dependency_groups(PYPROJECT, group))
 
 
-@nox.session
+@nox.session(tags=["ci"])
 def lint(session: nox.Session) -> None:
-    """Lint the repository and check its CI mirrors this noxfile (CI job: lint)."""
+    """Lint the repository and check its CI mirrors this noxfile (CI: check)."""
     install_group(session, "lint")
     session.run("ruff", "check", *session.posargs)
     session.run("ruff", "format", "--check")
     session.run("codespell")
-    session.run("python", str(CHECKER), "--root", str(DIR))
+    session.run("python", str(CHECKER), str(DIR))
     session.run("zizmor", "--offline", "--persona", "pedantic", ".github")
     workflows = sorted(map(str, DIR.glob(".github/workflows/*.yml")))
     workflows += sorted(map(str, DIR.glob(".github/workflows/*.yaml")))
@@ -46,10 +51,13 @@ def lint(session: nox.Session) -> None:
     session.run(*schema_check, "vendor.dependabot", ".github/dependabot.yml")
 
 
-@nox.session
+@nox.session(tags=["ci-every-os"])
 def tests(session: nox.Session) -> None:
-    """Render the template and run what it generates, end to end (CI job: tests)."""
+    """Render the template and run what it generates, end to end (CI:
+    check-every-os)."""
     install_group(session, "tests")
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        session.run("uv", "python", "install", *PYTHONS)
     # One worker per core; `nox -s tests -- -n 0 -k publish` narrows a run.
     session.run("pytest", "-n", "auto", *session.posargs)
 
@@ -57,7 +65,7 @@ def tests(session: nox.Session) -> None:
 @nox.session(default=False)
 def wheels(session: nox.Session) -> None:
     """Render the C variant and run its `wheels` session: cibuildwheel for real
-    on each CI runner (CI job: wheels)."""
+    on each CI runner, the wheels into dist/ (CI job: wheels)."""
     install_group(session, "wheels")
     project = Path(session.create_tmp()) / "wheels-demo"
     shutil.rmtree(project, ignore_errors=True)
@@ -89,6 +97,8 @@ def wheels(session: nox.Session) -> None:
     )
     with session.chdir(project):
         session.run("nox", "-s", "wheels", *session.posargs)
+    shutil.rmtree(DIR / "dist", ignore_errors=True)
+    shutil.copytree(project / "dist", DIR / "dist")
 
 
 @nox.session(default=False, tags=["local-only"])
