@@ -181,7 +181,7 @@ def publish(repository: str, *, confirmed: bool) -> int:
     for warning in incomplete:
         print(f"Warning: {warning}", flush=True)
 
-    if env.get("TWINE_PASSWORD") and not env.get("UV_PUBLISH_TOKEN"):
+    if env.get("TWINE_PASSWORD") and not (env.get("UV_PUBLISH_TOKEN") or urlsplit(url).username):
         env.setdefault("UV_PUBLISH_USERNAME", env.get("TWINE_USERNAME", "__token__"))
         env.setdefault("UV_PUBLISH_PASSWORD", env["TWINE_PASSWORD"])
     token = [env.get(k) for k in ("UV_PUBLISH_TOKEN", "UV_PUBLISH_PASSWORD")]
@@ -191,7 +191,7 @@ def publish(repository: str, *, confirmed: bool) -> int:
     SECRETS.extend(secrets)
     uv = Uv(env, ["--trusted-publishing", "always" if trusted else "never"])
     code, state, said = uv.listing(files)
-    refuse(list(check_index(files, code, said, check)))
+    refuse(list(check_index(files, code, said, url, check)))
     new = [f for f in files if state.get(f.name) != "there"]
     for f in files:
         if f not in new:
@@ -230,9 +230,10 @@ def publish(repository: str, *, confirmed: bool) -> int:
         if code:
             what, fix = f"the index could not be read back ({cause(said)})", "Check the network"
         output += f"\n\nuv publish --dry-run (the read-back) said:\n{said}"
+        code = 0  # every file was sent
     else:
         what, fix = failure(code, output, url, check)
-    print(mask(f"\nNot published completely: {what}. {fix}.\n{reached(files, uv, output)}"
+    print(mask(f"\nNot published completely: {what}. {fix}.\n{reached(files, uv, output, complete=code == 0)}"
                f"\nRun `nox -s {session}` again (in CI, re-run the {session} job) to "
                "finish the release: it skips the files already on the index and "
                f"uploads the rest.\n\nuv publish said:\n{indent(output)}"), file=sys.stderr)  # fmt: skip
@@ -316,7 +317,7 @@ def check_wheel(f: DistFile) -> Iterator[str]:
                 sorted(str(t) for line in tags.get_all("Tag", []) for t in parse_tag(line)))  # fmt: skip
         if said != (canonicalize_name(f.name.split("-")[0]), str(f.version), sorted(map(str, f.tags))):
             words = f"{said[0]} {said[1]}, {', '.join(said[2]) or 'no tags'}"
-            yield refusal(f.name, "renamed", source="METADATA and WHEEL", said=words)
+            yield refusal(f.name, "renamed", source="its METADATA and WHEEL say", said=words)
         rows = csv.reader(io.StringIO(wheel.read(f"{info}/RECORD").decode("utf-8")))
         if lost := [row[0] for row in rows if row and row[0] not in wheel.namelist()]:
             yield refusal(f.name, "lost member", members=", ".join(lost[:3]))
@@ -336,7 +337,7 @@ def check_sdist(f: DistFile) -> Iterator[str]:
             meta = BytesHeaderParser().parsebytes(data.read())
             name, version = canonicalize_name(meta["Name"] or ""), meta["Version"]
             if (name, version) != (canonicalize_name(top.name.split("-")[0]), str(f.version)):
-                yield refusal(f.name, "renamed", source="PKG-INFO", said=f"{name} {version}")
+                yield refusal(f.name, "renamed", source="its PKG-INFO says", said=f"{name} {version}")
 
 
 def run_tools(files: list[DistFile]) -> list[str]:
@@ -350,7 +351,7 @@ def run_tools(files: list[DistFile]) -> list[str]:
                              capture_output=True, text=True)  # fmt: skip
         if paths and ran.returncode != 0:
             said = indent(ran.stdout + ran.stderr)
-            problems.append(refusal("dist/", "tool", tool=tool, said=said))
+            problems.append(refusal("dist/", "tool", tool=tool) + f"\n{said}")
     return problems
 
 
@@ -462,7 +463,7 @@ class Uv:
         self.attestations = [Path(f"{p}.publish.attestation") for p in paths]
 
 
-def check_index(files: list[DistFile], code: int, said: str, check: str) -> Iterator[str]:
+def check_index(files: list[DistFile], code: int, said: str, url: str, check: str) -> Iterator[str]:
     """The dry run's refusals: another build of a file already there, or none
     of the index's answer to read."""
     found = False
@@ -473,9 +474,8 @@ def check_index(files: list[DistFile], code: int, said: str, check: str) -> Iter
         found = True
         yield refusal(m[1], "no hash")
     if code and not found:
-        key = "index" if "check URL" in said else "uv"
-        yield (refusal(safe(check), key, url=safe(check), said=cause(said))
-               + f"\n\nuv publish --dry-run said:\n{indent(said)}")  # fmt: skip
+        what, fix = failure(code, said, url, check)
+        yield f"{what}. {fix}.\n\nuv publish --dry-run said:\n{indent(said)}"
 
 
 def cause(said: str) -> str:
@@ -489,16 +489,16 @@ def failure(code: int, said: str, url: str, check: str) -> tuple[str, str]:
     """Our one line on a failed upload: what happened, and what to do."""
     if code == -2:
         return "interrupted (Ctrl-C) while uploading", "Nothing more is sent"
-    sending = re.findall(r"(?:Uploading|Failed to publish `[^`]*?)([\w.!+-]+?)`? ", said)
+    sending = re.findall(r"^Uploading (\S+) \(", said, re.MULTILINE)
     file = sending[-1] if sending else "the files"
-    for pattern, what, fix in FAILURES:
+    for pattern, what, fix in WORDS["failures"]:
         if re.search(pattern, said):
             what = what.format(file=file, url=safe(url), check=safe(check))
             return f"{what} ({cause(said)})", fix
-    raise AssertionError("FAILURES ends with a pattern that matches anything")
+    raise AssertionError("the last of publish.toml's failures matches anything")
 
 
-def reached(files: list[DistFile], uv: Uv, output: str) -> str:
+def reached(files: list[DistFile], uv: Uv, output: str, *, complete: bool) -> str:
     """What the index holds now, read back (or, if it cannot be read, what
     uv says it sent)."""
     try:
@@ -512,7 +512,7 @@ def reached(files: list[DistFile], uv: Uv, output: str) -> str:
     if code == 0:
         return "None of them reached the index: nothing was uploaded."
     sent = re.findall(r"^Uploading (\S+) \(", output, re.MULTILINE)
-    sent = sent if "Published" in output else sent[:-1]
+    sent = sent if complete else sent[:-1]  # uv sends one file after the other
     return (f"The index could not be read back ({cause(said)}); uv sent "
             f"{', '.join(sent) or 'no file'} in full before it stopped.")
 
