@@ -1,29 +1,17 @@
-"""Upload dist/ to TestPyPI or PyPI with `uv publish`, after the checks that
-make a release safe. `nox -s publish_test|publish` runs `python tools/publish.py
-testpypi|pypi [--yes]`; `nox -s build|wheels` ends with `... record build|wheels`,
-a manifest in dist/ of the commit, whether the tree was clean, each file's sha256.
+"""Upload dist/ with uv publish, after the checks that make a release safe.
 
-Nothing is sent before every check passed (each refusal: tools/publish.toml):
-1. dist/: regular files, the wheels and one sdist of this project, named as
-   build tools name them, each listed with its sha256 by a manifest;
-2. installer checks RECORD, check-wheel-contents the members, `twine check
-   --strict` the metadata; this file what none of them does;
-3. bound for PyPI, from either session: a final version, built at HEAD, its
-   tag, from a clean tree, wheels beside the sdist;
-4. `uv publish --dry-run --check-url`: each file new, or on the index with the
-   same sha256. Then `uv publish --check-url` (a rerun skips what is there),
-   and the same dry run reads back what reached the index.
-uv gets UV_PUBLISH_URL or TWINE_REPOSITORY_URL, UV_PUBLISH_CHECK_URL or
-PUBLISH_SIMPLE_URL, and UV_PUBLISH_TOKEN or TWINE_USERNAME/TWINE_PASSWORD; in
-GitHub Actions without a token, trusted publishing (and attestations for PyPI).
+`nox -s publish_test|publish` runs `python tools/publish.py testpypi|pypi
+[--yes]`; `nox -s build|wheels` ends with `... record build|wheels`, a manifest
+in dist/ of the commit, whether the tree was clean and each file's sha256.
+Each check, and each refusal's words, is in publish.toml; README.md, Releasing,
+says what they are. uv publish --dry-run --check-url first (every file new, or
+there with the same sha256), the upload with --check-url, the dry run again.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
-import io
 import json
 import os
 import platform
@@ -32,47 +20,52 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 import tomllib
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from installer.exceptions import InstallerError
 from installer.sources import WheelFile
 from packaging.tags import Tag, parse_tag
-from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
-from packaging.version import InvalidVersion, Version
+from packaging.utils import (
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import Version
 
 ROOT = Path(__file__).parent.parent.resolve()
 DIST = ROOT / "dist"
 WORDS = tomllib.loads(Path(__file__).with_suffix(".toml").read_text(encoding="utf-8"))
-INDEXES = {  # upload URL, simple API
-    "testpypi": ("https://test.pypi.org/legacy/", "https://test.pypi.org/simple/"),
-    "pypi": ("https://upload.pypi.org/legacy/", "https://pypi.org/simple/"),
-}
+INDEXES = {"testpypi": "https://test.pypi.org/", "pypi": "https://upload.pypi.org/"}
+SIMPLE = {"https://upload.pypi.org/legacy/": "https://pypi.org/simple/"}
 SESSIONS = {"testpypi": "publish_test", "pypi": "publish"}
 RECORDED = {"build": ("*.tar.gz", "*.whl"), "wheels": ("*.whl",)}  # what each wrote
 FALSE = {"", "0", "false", "no", "off"}
 IN_GITHUB_ACTIONS = os.environ.get("GITHUB_ACTIONS", "").lower() not in FALSE
 IN_CI = IN_GITHUB_ACTIONS or os.environ.get("CI", "").lower() not in FALSE
-TAG_PATTERN = r"^(?:[\w-]+-)?(?P<version>[vV]?\d+(?:\.\d+){0,2}[^\+]*)(?:\+.*)?$"
-READ_BACK_DELAYS = (2, 5, 10)  # PyPI may list a file just uploaded late
-SECRETS: list[str] = []  # masked in everything printed
+TAG = r"^(?:[\w-]+-)?(?P<version>[vV]?\d+(?:\.\d+){0,2}[^\+]*)(?:\+.*)?$"  # hatch-vcs
+SECRETS: list[str] = []  # never printed, nor a password in a URL
 
 
 class Refusal(Exception):
-    """Checks failed before anything was sent; each argument is a line."""
+    """Checks failed before anything was sent: each argument is a line."""
+
+
+class DistFile(NamedTuple):
+    path: Path
+    version: Version
+    tags: frozenset[Tag]  # none for the sdist
+    sha256: str
 
 
 def refusal(what: str, key: str, **fields: Any) -> str:
-    why, fix = WORDS["refusals"][key]
-    why = why.format(**fields) + ("" if why.endswith("?") else ".")
-    return f"{what}: {why} {fix.format(**fields)}."
+    why, fix = (words.format(**fields) for words in WORDS["refusals"][key])
+    return f"{what}: {why}{'' if why.endswith('?') else '.'} {fix}."
 
 
 def refuse(lines: list[str]) -> None:
@@ -80,37 +73,26 @@ def refuse(lines: list[str]) -> None:
         raise Refusal(*lines)
 
 
-@dataclass(frozen=True)
-class DistFile:
-    path: Path
-    version: Version
-    tags: frozenset[Tag]  # none for the sdist
-    sha256: str
-
-    @property
-    def name(self) -> str:
-        return self.path.name
+def mask(text: str) -> str:
+    for secret in SECRETS:
+        text = text.replace(secret, "****")
+    return re.sub(r"//[^/@\s]*@", "//", text)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    for repository in INDEXES:
-        command = commands.add_parser(repository, help=f"upload dist/ to {repository}")
-        command.add_argument("--yes", action="store_true", help="do not ask to confirm")
-    commands.add_parser("record").add_argument("session", choices=sorted(RECORDED))
-    args = parser.parse_args()
-    if args.command == "record":
-        return record(args.session)
+def main(args: list[str]) -> int:
+    if args[:1] == ["record"] and args[1:] in (["build"], ["wheels"]):
+        return record(args[1])
+    if args[:1] not in (["testpypi"], ["pypi"]) or set(args[1:]) - {"--yes"}:
+        sys.exit("usage: tools/publish.py testpypi|pypi [--yes] | record build|wheels")
     try:
-        return publish(args.command, confirmed=args.yes)
+        return publish(args[0], confirmed="--yes" in args)
     except Refusal as refused:
-        many = f"{len(refused.args)} problems in dist/:\n  " if len(refused.args) > 1 else ""
         lines = "\n  ".join(refused.args)
-        print(mask(f"\nNot published: {many}{lines}\nNothing was uploaded."), file=sys.stderr)
-    except KeyboardInterrupt:
-        print("\nNot published: interrupted (Ctrl-C) before anything was sent. "
-              "Nothing was uploaded.", file=sys.stderr)  # fmt: skip
+        many = f"{len(refused.args)} problems in dist/:\n  " * (len(refused.args) > 1)
+        print(
+            mask(f"\nNot published: {many}{lines}\nNothing was uploaded."),
+            file=sys.stderr,
+        )
     return 1
 
 
@@ -120,14 +102,14 @@ def record(session: str) -> int:
     name = f"{session}-{platform.system()}-{platform.machine()}".lower()  # per runner
     path = DIST / f"manifest-{session if session == 'build' else name}.json"
     dirty = bool(status.strip()) if status is not None else None
-    manifest = {"built_by": f"nox -s {session}", "dirty": dirty,
-                "commit": head.strip() if head is not None else None,
-                "files": {f.name: sha256_of(f) for f in files}}  # fmt: skip
+    commit = head.strip() if head is not None else None
+    sha256 = {f.name: sha256_of(f) for f in files}
+    manifest = {"built_by": f"nox -s {session}", "commit": commit, "dirty": dirty}
     DIST.mkdir(exist_ok=True)
-    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    tree = "a clean tree" if dirty is False else "uncommitted changes"
-    at = f"commit {head.strip()[:12]}, {tree}" if head else "outside git"
-    print(f"dist/{path.name}: {plural(len(files), 'file')} built ({at})")
+    path.write_text(json.dumps(manifest | {"files": sha256}, indent=2) + "\n", "utf-8")
+    at = f"commit {str(commit)[:12]}, {'a clean tree' if dirty is False else 'uncommitted changes'}"
+    count = f"{len(files)} file{'s' * (len(files) != 1)}"
+    print(f"dist/{path.name}: {count} built ({at if head else 'outside git'})")
     return 0
 
 
@@ -145,409 +127,368 @@ def sha256_of(path: Path) -> str:
         return hashlib.file_digest(file, "sha256").hexdigest()
 
 
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def mask(text: str) -> str:
-    """What we print: never a password or token, from the URL or a variable."""
-    for secret in SECRETS:
-        text = text.replace(secret, "****")
-    return re.sub(r"//[^/@\s]*:[^/@\s]*@", "//****@", text)
-
-
-def safe(url: str) -> str:
-    return re.sub(r"//[^/@]*@", "//", url)  # never a token written into a URL
-
-
-# --- the pipeline -----------------------------------------------------------
-
-
 def publish(repository: str, *, confirmed: bool) -> int:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    env, session = dict(os.environ), SESSIONS[repository]
+    project = canonicalize_name(pyproject["project"]["name"])
+    env, session, say = dict(os.environ), SESSIONS[repository], WORDS["messages"]
     url = env.get("UV_PUBLISH_URL") or env.get("TWINE_REPOSITORY_URL") or ""
-    url = (url or INDEXES[repository][0]).rstrip("/") + "/"
-    check = env.get("UV_PUBLISH_CHECK_URL") or env.get("PUBLISH_SIMPLE_URL") or dict(
-        INDEXES.values()).get(url, url.removesuffix("legacy/") + "simple/")  # fmt: skip
+    url = (url or f"{INDEXES[repository]}legacy/").rstrip("/") + "/"
+    simple = SIMPLE.get(url, url.removesuffix("legacy/") + "simple/")
+    check = env.get("UV_PUBLISH_CHECK_URL") or env.get("PUBLISH_SIMPLE_URL") or simple
     to_pypi = urlsplit(url).hostname in {"upload.pypi.org", "pypi.org"}
-    files, manifests = read_dist(canonicalize_name(pyproject["project"]["name"]))
+    files, manifests = read_dist(project)
     refuse([line for f in files for line in check_contents(f)])
     refuse(run_tools(files) + list(check_manifests(files, manifests)))
-    compiled = "cibuildwheel" in pyproject.get("tool", {})
-    incomplete = list(check_complete(files, compiled=compiled))
+    incomplete = list(
+        check_complete(files, "cibuildwheel" in pyproject.get("tool", {}))
+    )
     if repository == "pypi" or to_pypi:  # whichever the session: PyPI gets releases
         refuse(incomplete + list(check_release(files[0].version, pyproject, manifests)))
-    for warning in incomplete:
-        print(f"Warning: {warning}", flush=True)
+    warnings = "".join(f"Warning: {warning}\n" for warning in incomplete)
+    print(warnings, end="", flush=True)
 
-    if env.get("TWINE_PASSWORD") and not (env.get("UV_PUBLISH_TOKEN") or urlsplit(url).username):
+    if env.get("TWINE_PASSWORD") and not (
+        urlsplit(url).username or "UV_PUBLISH_TOKEN" in env
+    ):
         env.setdefault("UV_PUBLISH_USERNAME", env.get("TWINE_USERNAME", "__token__"))
         env.setdefault("UV_PUBLISH_PASSWORD", env["TWINE_PASSWORD"])
-    token = [env.get(k) for k in ("UV_PUBLISH_TOKEN", "UV_PUBLISH_PASSWORD")]
-    secrets = [s for s in [*token, urlsplit(url).password, urlsplit(check).password] if s]
-    trusted = IN_GITHUB_ACTIONS and not secrets  # a token given wins over OIDC
+    keys = ("UV_PUBLISH_TOKEN", "UV_PUBLISH_PASSWORD", "TWINE_PASSWORD")
+    SECRETS.extend(s for s in [*map(env.get, keys), urlsplit(url).password] if s)
+    trusted = IN_GITHUB_ACTIONS and not SECRETS  # a token given wins over OIDC
     env |= {"UV_PUBLISH_URL": url, "UV_PUBLISH_CHECK_URL": check, "NO_COLOR": "1"}
-    SECRETS.extend(secrets)
-    uv = Uv(env, ["--trusted-publishing", "always" if trusted else "never"])
-    code, state, said = uv.listing(files)
-    refuse(list(check_index(files, code, said, url, check)))
-    new = [f for f in files if state.get(f.name) != "there"]
-    for f in files:
-        if f not in new:
-            print(f"{f.name}: already on the index (the same sha256, skipped).")
-    release = f"{files[0].name.split('-')[0].replace('_', '-')} {files[0].version}"
+    uv = ["--trusted-publishing", "always" if trusted else "never"]
+    code, there, said = uv_publish(uv, files, env, "--dry-run")
+    refuse(list(check_index(code, said, {"url": mask(url), "check": mask(check)})))
+    new = [f for f in files if f.path.name not in there]
+    print(
+        "".join(f"{f.path.name}: {say['skipped']}\n" for f in files if f not in new),
+        end="",
+    )
+    release, where = (
+        f"{project} {files[0].version}",
+        {"url": mask(url), "check": mask(check)},
+    )
     if not new:
-        print(f"{release} is already published on {safe(url)}: every file of dist/ "
-              f"is there, byte for byte. Nothing to do.\n{table(files, [])}")  # fmt: skip
+        print(f"{release} is already published on {mask(url)}: {say['nothing']}")
+        print(table(files, new))
         return 0
     if repository == "pypi" and not IN_CI and not confirmed:
-        confirm(files, new, safe(url))
-    if trusted and to_pypi:  # TestPyPI has refused attestations (400): PyPI's only
-        uv.attest(files)
-    size = human_size(sum(f.path.stat().st_size for f in new))
-    print(f"Uploading {release} to {safe(url)}: {plural(len(new), 'file')}, {size}",
-          flush=True)  # fmt: skip
-    try:
-        code, output = uv.run([*files, *uv.attestations])
-    except KeyboardInterrupt:
-        code, output = -2, uv.said
-    if code == 0:  # the read-back
-        for delay in (0, *READ_BACK_DELAYS):
-            time.sleep(delay)
-            code, state, said = uv.listing(files)
-            if code or all(state.get(f.name) == "there" for f in files):
-                break
-        if code == 0 and all(state.get(f.name) == "there" for f in files):
-            print(f"Published {release} to {safe(url)}\n{table(files, new)}")
-            for warning in incomplete:
-                print(f"Warning: {warning}")
+        listing = "".join(
+            f"\n  {f.path.name}" + " (already there)" * (f not in new) for f in files
+        )
+        if not sys.stdin.isatty():
+            refuse([refusal("publishing to PyPI", "no terminal")])
+        if input(
+            f"Upload to {mask(url)}?{listing}\n{say['ask']}"
+        ).strip().lower() not in {"y", "yes"}:
+            refuse([refusal("publishing to PyPI", "not confirmed")])
+    attestations = sign(files) if trusted and to_pypi else []  # TestPyPI: a 400
+    size = sum(f.path.stat().st_size for f in new) / 1000
+    print(
+        f"Uploading {release} to {mask(url)}: {len(new)} files, {size:,.1f} kB",
+        flush=True,
+    )
+    code, _, output = uv_publish(uv, files + attestations, env)
+    what, uploaded = explain(code, output, where), code == 0
+    if uploaded:  # read back: every file there, with our sha256
+        code, there, said = uv_publish(uv, files, env, "--dry-run")
+        if code == 0 and len(there) == len(files):
+            print(
+                f"Published {release} to {mask(url)}\n{table(files, new)}\n{warnings}",
+                end="",
+            )
             return 0
-        what, fix = (f"uv uploaded {', '.join(f.name for f in new)}, but {safe(check)} "
-                     f"does not list them all", "Is PUBLISH_SIMPLE_URL (or UV_PUBLISH_"
-                     "CHECK_URL) the index's simple API? An index may also list a new "
-                     "file late: look again in a minute")  # fmt: skip
-        if code:
-            what, fix = f"the index could not be read back ({cause(said)})", "Check the network"
+        what = (
+            say["unlisted"].format(**where)
+            if code == 0
+            else say["unread"].format(explain(code, said, where))
+        )
         output += f"\n\nuv publish --dry-run (the read-back) said:\n{said}"
-        code = 0  # every file was sent
-    else:
-        what, fix = failure(code, output, url, check)
-    print(mask(f"\nNot published completely: {what}. {fix}.\n{reached(files, uv, output, complete=code == 0)}"
-               f"\nRun `nox -s {session}` again (in CI, re-run the {session} job) to "
-               "finish the release: it skips the files already on the index and "
-               f"uploads the rest.\n\nuv publish said:\n{indent(output)}"), file=sys.stderr)  # fmt: skip
+    reply = reached(uv, files, env, output, uploaded=uploaded)
+    print(mask(f"\nNot published completely: {what}\n{reply}\n{say['rerun'].format(session=session)}"
+               f"\n\nuv publish said:{indent(output)}"), file=sys.stderr)  # fmt: skip
     return 1
 
 
-# --- 1. dist/, 2. contents and provenance -------------------------------------
-
-
 def read_dist(project: str) -> tuple[list[DistFile], list[dict[str, Any]]]:
-    """The wheels and the sdist (in the order uv uploads them: the wheels
-    first, so a release cut short never offers only the sdist), the manifests."""
+    """The wheels, then the sdist (the order uv uploads them in: a release cut
+    short never offers only the sdist), and the manifests."""
     files, manifests, problems = [], [], []
-    entries = sorted(DIST.iterdir()) if DIST.is_dir() else []
-    for path in entries:  # uv build's .gitignore; attestations are made afresh
+    for path in sorted(DIST.iterdir()) if DIST.is_dir() else []:
+        kind = "a directory" if path.is_dir() else "not a regular file"
         if path.name.startswith(".") or path.name.endswith(".publish.attestation"):
-            continue
+            continue  # uv build's .gitignore; attestations are made afresh
         if path.is_symlink() or not path.is_file():
-            kind = "a directory" if path.is_dir() else "not a regular file"
-            kind = f"a symbolic link (to {os.readlink(path)})" if path.is_symlink() else kind
+            kind = (
+                f"a symbolic link (to {os.readlink(path)})"
+                if path.is_symlink()
+                else kind
+            )
             problems.append(refusal(f"dist/{path.name}", "not a file", kind=kind))
-        elif re.fullmatch(r"manifest-.*\.json", path.name):
+            continue
+        if path.name.startswith("manifest-") and path.suffix == ".json":
             try:
-                manifests.append(json.loads(path.read_text(encoding="utf-8")) | {"path": path})
-                assert isinstance(manifests[-1]["files"], dict), "no files"
-                assert {"built_by", "commit", "dirty"} <= manifests[-1].keys(), "keys"
-            except (ValueError, AssertionError, TypeError, KeyError) as error:
-                problems.append(refusal(f"dist/{path.name}", "bad manifest", error=repr(error)))
-        else:
+                manifests.append(json.loads(path.read_text("utf-8")) | {"path": path})
+                assert {"built_by", "commit", "dirty", "files"} <= manifests[-1].keys()
+            except (ValueError, AssertionError, TypeError) as error:
+                problems.append(
+                    refusal(f"dist/{path.name}", "bad manifest", error=repr(error))
+                )
+            continue
+        try:
+            name, version, _, tags = parse_wheel_filename(path.name)
+        except ValueError:  # packaging's Invalid*Filename, InvalidVersion
             try:
-                if path.suffix == ".whl":
-                    name, version, _, tags = parse_wheel_filename(path.name)
-                else:
-                    (name, version), tags = parse_sdist_filename(path.name), frozenset()
-            except ValueError:  # packaging's Invalid*Filename, InvalidVersion
+                (name, version), tags = parse_sdist_filename(path.name), frozenset()
+            except ValueError:
                 name = None
-            if name != project:
-                problems.append(refusal(path.name, "stranger", project=project))
-                continue
-            f = DistFile(path, version, tags, sha256_of(path))
-            stem = f"{project.replace('-', '_')}-{version}"
-            expected = stem + ("-*.whl" if tags else ".tar.gz")
-            if not re.fullmatch(re.escape(expected).replace(r"\*", ".*"), path.name):
-                problems.append(refusal(path.name, "misnamed", expected=expected))
-            files.append(f)
-    refuse(problems)
-    if not files:
-        refuse([refusal("dist/", "empty")])
+        stem = f"{project.replace('-', '_')}-{version}{'-' if tags else '.tar.gz'}"
+        if name != project:
+            problems.append(refusal(path.name, "stranger", project=project))
+        elif not path.name.startswith(stem) or path.suffix not in {".whl", ".gz"}:
+            problems.append(
+                refusal(path.name, "misnamed", expected=stem + "*" * bool(tags))
+            )
+        files.append(DistFile(path, version, tags, sha256_of(path)))
+    refuse(problems or [refusal("dist/", "empty")] * (not files))
     if len(versions := sorted({f.version for f in files})) > 1:
         listed = ", ".join(map(str, versions))
         refuse([refusal("dist/", "versions", project=project, versions=listed)])
-    return sorted(files, key=lambda f: (not f.tags, f.name)), manifests
+    return sorted(files, key=lambda f: (not f.tags, f.path.name)), manifests
 
 
 def check_contents(f: DistFile) -> Iterator[str]:
-    kind = "wheel (a zip archive)" if f.tags else "sdist (a .tar.gz archive)"
+    """What a file says it is against its name. A wheel: RECORD by installer
+    (what `--validate-record all` runs), and no row without its file. An sdist:
+    one top-level {name}-{version}/ with PKG-INFO and pyproject.toml."""
+    name, top = f.path.name, PurePosixPath(f.path.name.removesuffix(".tar.gz"))
+    parse, said = BytesHeaderParser().parsebytes, ""
+    meta = parse(b"")
     try:
-        yield from (check_wheel(f) if f.tags else check_sdist(f))
+        if f.tags:
+            with WheelFile.open(f.path) as source, zipfile.ZipFile(f.path) as wheel:
+                try:
+                    source.validate_record(validate_contents=True)
+                except InstallerError as error:
+                    issues = getattr(error, "issues", [str(error)])
+                    said = "; ".join(re.sub(r"^In [^,]*, ", "", i) for i in issues)
+                    yield refusal(name, "record", issues=said)
+                info = source.dist_info_dir
+                meta, tags = (
+                    parse(wheel.read(f"{info}/{m}")) for m in ("METADATA", "WHEEL")
+                )
+                rows = csv.reader(wheel.read(f"{info}/RECORD").decode().splitlines())
+                if lost := [r[0] for r in rows if r and r[0] not in wheel.namelist()]:
+                    yield refusal(name, "lost member", members=", ".join(lost[:3]))
+            said = ", ".join(
+                sorted(
+                    str(t) for line in tags.get_all("Tag", []) for t in parse_tag(line)
+                )
+            )
+        else:
+            with tarfile.open(f.path, "r:gz") as sdist:
+                members = {PurePosixPath(m.name): m for m in sdist.getmembers()}
+                if out := [
+                    str(p)
+                    for p in members
+                    if p.parts[:1] != top.parts or ".." in p.parts
+                ]:
+                    yield refusal(name, "layout", members=", ".join(out[:3]), top=top)
+                for required in ("PKG-INFO", "pyproject.toml"):
+                    if not (
+                        (member := members.get(top / required)) and member.isfile()
+                    ):
+                        yield refusal(name, "not an sdist", top=top, member=required)
+                if (pkg := members.get(top / "PKG-INFO")) and (
+                    data := sdist.extractfile(pkg)
+                ):
+                    meta = parse(data.read())
+        names = (canonicalize_name(meta.get("Name", "")), meta.get("Version"), said)
+        if names != (
+            canonicalize_name(name.split("-")[0]),
+            str(f.version),
+            ", ".join(sorted(map(str, f.tags))),
+        ):
+            says = "its METADATA and WHEEL say" if f.tags else "its PKG-INFO says"
+            yield refusal(
+                name, "renamed", source=says, said=" ".join(filter(None, names))
+            )
     except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile,
             tarfile.TarError, InstallerError) as error:  # fmt: skip
-        yield refusal(f.name, "unreadable", kind=kind, error=error)
+        kind = "wheel (a zip archive)" if f.tags else "sdist (a .tar.gz archive)"
+        yield refusal(name, "unreadable", kind=kind, error=error)
     for tag in sorted({t.platform for t in f.tags if t.platform.startswith("linux_")}):
-        yield refusal(f.name, "plain linux", tag=tag)
-
-
-def check_wheel(f: DistFile) -> Iterator[str]:
-    """What the wheel says it is against its name; RECORD: installer's check
-    (`python -m installer --validate-record all`), and no row without a file."""
-    with WheelFile.open(f.path) as source:
-        try:
-            source.validate_record(validate_contents=True)
-        except InstallerError as error:
-            issues = getattr(error, "issues", [str(error)])
-            said = "; ".join(re.sub(r"^In [^,]*, ", "", str(i)) for i in issues)
-            yield refusal(f.name, "record", issues=said)
-        info = source.dist_info_dir
-    with zipfile.ZipFile(f.path) as wheel:
-        parse = BytesHeaderParser().parsebytes
-        meta, tags = parse(wheel.read(f"{info}/METADATA")), parse(wheel.read(f"{info}/WHEEL"))
-        said = (canonicalize_name(meta["Name"] or ""), meta["Version"],
-                sorted(str(t) for line in tags.get_all("Tag", []) for t in parse_tag(line)))  # fmt: skip
-        if said != (canonicalize_name(f.name.split("-")[0]), str(f.version), sorted(map(str, f.tags))):
-            words = f"{said[0]} {said[1]}, {', '.join(said[2]) or 'no tags'}"
-            yield refusal(f.name, "renamed", source="its METADATA and WHEEL say", said=words)
-        rows = csv.reader(io.StringIO(wheel.read(f"{info}/RECORD").decode("utf-8")))
-        if lost := [row[0] for row in rows if row and row[0] not in wheel.namelist()]:
-            yield refusal(f.name, "lost member", members=", ".join(lost[:3]))
-
-
-def check_sdist(f: DistFile) -> Iterator[str]:
-    """One top-level {name}-{version}/ holding PKG-INFO and pyproject.toml."""
-    top = PurePosixPath(f.name.removesuffix(".tar.gz"))
-    with tarfile.open(f.path, "r:gz") as sdist:
-        members = {PurePosixPath(m.name): m for m in sdist.getmembers()}
-        if out := [str(p) for p in members if p.parts[:1] != top.parts or ".." in p.parts]:
-            yield refusal(f.name, "layout", members=", ".join(out[:3]), top=top)
-        for required in ("PKG-INFO", "pyproject.toml"):
-            if not ((member := members.get(top / required)) and member.isfile()):
-                yield refusal(f.name, "not an sdist", top=top, member=required)
-        if (info := members.get(top / "PKG-INFO")) and (data := sdist.extractfile(info)):
-            meta = BytesHeaderParser().parsebytes(data.read())
-            name, version = canonicalize_name(meta["Name"] or ""), meta["Version"]
-            if (name, version) != (canonicalize_name(top.name.split("-")[0]), str(f.version)):
-                yield refusal(f.name, "renamed", source="its PKG-INFO says", said=f"{name} {version}")
+        yield refusal(name, "plain linux", tag=tag)
 
 
 def run_tools(files: list[DistFile]) -> list[str]:
     """twine check --strict (the metadata PyPI renders), check-wheel-contents."""
-    wheels = [str(f.path) for f in files if f.tags]
-    problems = []
-    for tool, command in [("twine check --strict", ["twine", "check", "--strict"]),
-                          ("check-wheel-contents", ["check_wheel_contents"])]:  # fmt: skip
-        paths = [str(f.path) for f in files] if tool.startswith("twine") else wheels
-        ran = subprocess.run([sys.executable, "-m", *command, *paths], cwd=ROOT,
-                             capture_output=True, text=True)  # fmt: skip
-        if paths and ran.returncode != 0:
-            said = indent(ran.stdout + ran.stderr)
-            problems.append(refusal("dist/", "tool", tool=tool) + f"\n{said}")
+    problems, wheels = [], [str(f.path) for f in files if f.tags]
+    for tool, paths in (("twine check --strict", [str(f.path) for f in files]),
+                        ("check-wheel-contents", wheels)):  # fmt: skip
+        module = tool.replace("check-wheel-contents", "check_wheel_contents").split()
+        ran = subprocess.run([sys.executable, "-m", *module, *paths], cwd=ROOT, text=True,
+                             capture_output=True, env=os.environ | {"NO_COLOR": "1"})  # fmt: skip
+        if paths and ran.returncode:
+            problems.append(
+                refusal("dist/", "tool", tool=tool) + indent(ran.stdout + ran.stderr)
+            )
     return problems
 
 
-def check_manifests(files: list[DistFile], manifests: list[dict[str, Any]]) -> Iterator[str]:
-    recorded: dict[str, dict[str, Any]] = {}
-    for m in manifests:
-        for name, digest in m["files"].items():
-            if name in recorded and recorded[name]["files"][name] != digest:
-                where = [f"dist/{x['path'].name}" for x in (m, recorded[name])]
-                yield refusal(name, "recorded twice", manifest=where[0], other=where[1])
-            recorded[name] = m
+def check_manifests(
+    files: list[DistFile], manifests: list[dict[str, Any]]
+) -> Iterator[str]:
+    """Each file in a manifest, with its sha256, and every file listed there."""
     for f in files:
-        if (m := recorded.get(f.name)) is None:
-            yield refusal(f.name, "unlisted")
-        elif m["files"][f.name] != f.sha256:
-            where = f"dist/{m['path'].name}"
-            yield refusal(f.name, "not as built", by=m["built_by"], manifest=where)
-    for name in sorted(recorded.keys() - {f.name for f in files}):
-        yield refusal(name, "missing", manifest=f"dist/{recorded[name]['path'].name}")
+        listing = [m for m in manifests if f.path.name in m["files"]]
+        for m in (
+            listing if all(m["files"][f.path.name] != f.sha256 for m in listing) else []
+        ):
+            by, where = m["built_by"], f"dist/{m['path'].name}"
+            yield refusal(f.path.name, "not as built", by=by, manifest=where)
+        yield from [refusal(f.path.name, "unlisted")] * (not listing)
+    for m in manifests:
+        for name in sorted(m["files"].keys() - {f.path.name for f in files}):
+            yield refusal(name, "missing", manifest=f"dist/{m['path'].name}")
 
 
-def check_complete(files: list[DistFile], *, compiled: bool) -> Iterator[str]:
-    """An sdist, and wheels (binary for a compiled project) so pip never
-    compiles; `publish_test` only warns (a laptop may lack a container engine)."""
-    if all(f.tags for f in files):
-        yield refusal("dist/", "no sdist")
+def check_complete(files: list[DistFile], compiled: bool) -> Iterator[str]:
+    """An sdist, and wheels (binary for a compiled project) so that pip never
+    compiles; `publish_test` warns only (a laptop may lack a container engine)."""
+    yield from [refusal("dist/", "no sdist")] * all(f.tags for f in files)
     binary = [f for f in files if any(t.platform != "any" for t in f.tags)]
     if not (binary if compiled else [f for f in files if f.tags]):
         kind, session = ("binary wheels", "wheels") if compiled else ("wheel", "build")
         yield refusal("dist/", "no wheels", kind=kind, session=session)
 
 
-# --- 3. a release: a final version, built at its tag from a clean tree -------
-
-
 def check_release(version: Version, pyproject: dict[str, Any],
                   manifests: list[dict[str, Any]]) -> Iterator[str]:  # fmt: skip
+    """A final version, built at HEAD (its tag) from a clean tree."""
     if version == Version("0.0.0"):  # hatch-vcs's fallback-version, outside git
         yield refusal("dist/", "placeholder", version=version)
     elif version.is_devrelease or version.local:
         yield refusal("dist/", "dev", version=version)
-    head, changes, tags = (git(*c) for c in (("rev-parse", "HEAD"), ("status", "--porcelain"),
-                                              ("tag", "--points-at", "HEAD")))  # fmt: skip
+    head, changes, tags = (
+        git("rev-parse", "HEAD"),
+        git("status", "--porcelain"),
+        git("tag", "--points-at", "HEAD"),
+    )
     if head is None or changes is None or tags is None:
-        yield refusal("git", "no git", command="rev-parse HEAD")
-        return
-    if changes.strip():
-        yield refusal("the git tree", "dirty tree", changes=changes.rstrip())
+        return (yield refusal("git", "no git"))
+    yield from [refusal("the git tree", "dirty tree", changes=changes.rstrip())] * bool(
+        changes.strip()
+    )
     hatch = pyproject.get("tool", {}).get("hatch", {}).get("version", {})
-    pattern = hatch.get("tag-pattern", TAG_PATTERN)  # read as hatch-vcs reads tags
-    if not any(tag_version(tag, pattern) == version for tag in tags.split()):
-        said = f"HEAD's tags: {', '.join(tags.split())}" if tags.split() else "HEAD has no tag"
+    found = [re.search(hatch.get("tag-pattern", TAG), tag) for tag in tags.split()]
+    if not any(m and Version(m["version"]) == version for m in found):
+        said = (
+            f"HEAD's tags: {', '.join(tags.split())}"
+            if tags.split()
+            else "HEAD has no tag"
+        )
         yield refusal("git", "not the tag", version=version, tags=said)
     for m in manifests:
         commit, by, where = m["commit"], m["built_by"], f"dist/{m['path'].name}"
         if commit != head.strip():
             built = f"commit {commit[:12]}" if commit else "no commit"
-            yield refusal(where, "not HEAD", by=by, commit=built, head=head.strip()[:12])
+            yield refusal(
+                where, "not HEAD", by=by, commit=built, head=head.strip()[:12]
+            )
         elif m["dirty"] is not False:
             yield refusal(where, "dirty", by=by)
 
 
-def tag_version(tag: str, pattern: str) -> Version | None:
-    try:
-        match = re.search(pattern, tag)
-        return Version(match.group("version")) if match else None
-    except (InvalidVersion, IndexError, re.error):
-        return None
+def uv_publish(flags: list[str], files: list[Any], env: dict[str, str],
+               *args: str) -> tuple[int, set[str], str]:  # fmt: skip
+    """uv publish's exit code (-2: Ctrl-C), the files it found on the index
+    with our sha256, and its words. It sends the wheels first, one by one."""
+    paths = [str(p.path if isinstance(p, DistFile) else p) for p in files]
+    command = [sys.executable, "-m", "uv", "publish", "--no-progress", *flags, *args]
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
+        try:
+            ran = subprocess.run(
+                [*command, *paths], cwd=ROOT, env=env, stdout=log, stderr=log
+            )
+        except KeyboardInterrupt:
+            ran = subprocess.CompletedProcess([], -2)
+        log.seek(0)
+        said = log.read() + "\n(interrupted: Ctrl-C)" * (ran.returncode == -2)
+    return (
+        ran.returncode,
+        set(re.findall(r"^File (\S+) already exists", said, re.M)),
+        said,
+    )
 
 
-# --- 4. uv publish: check, upload, read back ----------------------------------
+def sign(files: list[DistFile]) -> list[Path]:
+    """PEP 740 attestations, signed with the job's identity (pypi-attestations)."""
+    for stale in DIST.glob("*.publish.attestation"):
+        stale.unlink()
+    paths = [str(f.path) for f in files]
+    if subprocess.run(
+        [sys.executable, "-m", "pypi_attestations", "sign", *paths]
+    ).returncode:
+        refuse([refusal("dist/", "unsigned")])
+    return [Path(f"{p}.publish.attestation") for p in paths]
 
 
-@dataclass
-class Uv:
-    env: dict[str, str]
-    flags: list[str]
-    attestations: list[Path] = field(default_factory=list)
-    said: str = ""
-
-    def run(self, paths: list[DistFile | Path], *args: str) -> tuple[int, str]:
-        """uv publish's exit code and output (secrets masked); uv uploads the
-        wheels first, then the sdist, one file after the other."""
-        names = [str(p.path if isinstance(p, DistFile) else p) for p in paths]
-        command = [sys.executable, "-m", "uv", "publish", "--no-progress", *self.flags]
-        with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
-            try:
-                code = subprocess.run([*command, *args, *names], cwd=ROOT, env=self.env,
-                                      stdout=log, stderr=subprocess.STDOUT).returncode  # fmt: skip
-            finally:
-                log.seek(0)
-                self.said = log.read()
-        return code, self.said
-
-    def listing(self, files: list[DistFile]) -> tuple[int, dict[str, str], str]:
-        """The dry run: each file "there" (the same sha256) or "new", as uv
-        reads the index, and what uv said."""
-        code, said = self.run(list(files), "--dry-run")
-        found = re.finditer(r"^File (\S+) already exists|^Checking (\S+) \(", said, re.M)
-        return code, {m[1] or m[2]: "there" if m[1] else "new" for m in found}, said
-
-    def attest(self, files: list[DistFile]) -> None:
-        """PEP 740 attestations, signed with the job's identity (pypi-attestations)."""
-        for stale in DIST.glob("*.publish.attestation"):
-            stale.unlink()
-        paths = [str(f.path) for f in files]
-        if subprocess.run([sys.executable, "-m", "pypi_attestations", "sign", *paths]).returncode:
-            refuse([refusal("dist/", "unsigned")])
-        self.attestations = [Path(f"{p}.publish.attestation") for p in paths]
+def check_index(code: int, said: str, where: dict[str, str]) -> Iterator[str]:
+    """The dry run's refusals: another build of a file there, or uv's failure."""
+    other = r"do not match for `?(\S+?)`?\. Local: \w+=(\w+), Remote: \w+=(\w+)"
+    for m in re.finditer(other, said):
+        yield refusal(
+            m[1], "other build", said=f"sha256 {m[3][:12]} there, {m[2][:12]} here"
+        )
+    if code and not re.search(other, said):
+        yield f"{explain(code, said, where)}\n\nuv publish --dry-run said:{indent(said)}"
 
 
-def check_index(files: list[DistFile], code: int, said: str, url: str, check: str) -> Iterator[str]:
-    """The dry run's refusals: another build of a file already there, or none
-    of the index's answer to read."""
-    found = False
-    for m in re.finditer(r"do not match for `?(\S+?)`?\. Local: \w+=(\w+), Remote: \w+=(\w+)", said):
-        found = True
-        yield refusal(m[1], "other build", said=f"sha256 {m[3][:12]} there, {m[2][:12]} here")
-    for m in re.finditer(r"Hash is missing in index for `?(\S+?)`?$", said, re.MULTILINE):
-        found = True
-        yield refusal(m[1], "no hash")
-    if code and not found:
-        what, fix = failure(code, said, url, check)
-        yield f"{what}. {fix}.\n\nuv publish --dry-run said:\n{indent(said)}"
-
-
-def cause(said: str) -> str:
-    """uv's last word on a failure: the innermost cause of its error."""
-    lines = [line.strip() for line in said.splitlines() if line.strip()]
-    causes = [line.removeprefix("cause:").strip() for line in lines if line.startswith("cause:")]
-    return (causes or lines or ["no output"])[-1]
-
-
-def failure(code: int, said: str, url: str, check: str) -> tuple[str, str]:
-    """Our one line on a failed upload: what happened, and what to do."""
-    if code == -2:
-        return "interrupted (Ctrl-C) while uploading", "Nothing more is sent"
-    sending = re.findall(r"^Uploading (\S+) \(", said, re.MULTILINE)
-    file = sending[-1] if sending else "the files"
-    for pattern, what, fix in WORDS["failures"]:
+def explain(code: int, said: str, where: dict[str, str]) -> str:
+    """Our one line on a failure of uv's: what happened (its innermost cause),
+    and what to do."""
+    lines = [line.strip() for line in said.splitlines() if line.strip()] or [""]
+    cause = (
+        [line[6:].strip() for line in lines if line.startswith("cause:")] or lines
+    )[-1]
+    sending = re.findall(r"^Uploading (\S+) \(", said, re.MULTILINE) or ["the files"]
+    for pattern, what, fix in WORDS["failures"] if code else []:
         if re.search(pattern, said):
-            what = what.format(file=file, url=safe(url), check=safe(check))
-            return f"{what} ({cause(said)})", fix
-    raise AssertionError("the last of publish.toml's failures matches anything")
+            what = what.format(file=sending[-1], **where)
+            return f"{what}{f' ({cause})' * (code != -2)}. {fix}."
+    return ""
 
 
-def reached(files: list[DistFile], uv: Uv, output: str, *, complete: bool) -> str:
-    """What the index holds now, read back (or, if it cannot be read, what
-    uv says it sent)."""
-    try:
-        code, state, said = uv.listing(files)
-    except KeyboardInterrupt:
-        code, state, said = -2, {}, "interrupted (Ctrl-C)"
-    there = [f.name for f in files if state.get(f.name) == "there"]
-    missing = [f.name for f in files if f.name not in there]
+def reached(flags: list[str], files: list[DistFile], env: dict[str, str], output: str,
+            *, uploaded: bool) -> str:  # fmt: skip
+    """What the index holds now, read back (or else, what uv says it sent)."""
+    code, there, said = uv_publish(flags, files, env, "--dry-run")
+    missing = (
+        ", ".join(f.path.name for f in files if f.path.name not in there) or "none"
+    )
     if code == 0 and there:
-        return f"These reached the index: {', '.join(there)}.\nNot on the index: {', '.join(missing) or 'none'}."
+        names = ", ".join(f.path.name for f in files if f.path.name in there)
+        return f"These reached the index: {names}.\nNot on the index: {missing}."
     if code == 0:
         return "None of them reached the index: nothing was uploaded."
-    sent = re.findall(r"^Uploading (\S+) \(", output, re.MULTILINE)
-    sent = sent if complete else sent[:-1]  # uv sends one file after the other
-    return (f"The index could not be read back ({cause(said)}); uv sent "
-            f"{', '.join(sent) or 'no file'} in full before it stopped.")
+    sent = re.findall(r"^Uploading (\S+) \(", output, re.MULTILINE)[
+        : None if uploaded else -1
+    ]
+    cause = explain(code, said, {"url": "", "check": ""})
+    return f"The index could not be read back ({cause}); uv sent {', '.join(sent) or 'no file'} in full before it stopped."
 
 
-def confirm(files: list[DistFile], new: list[DistFile], url: str) -> None:
-    if not sys.stdin.isatty():
-        refuse([refusal("publishing to PyPI", "no terminal")])
-    listing = "".join(f"\n  {f.name}" + ("" if f in new else " (already there)") for f in files)
-    answer = input(f"Upload these files to {url}?{listing}\nType yes to upload, "
-                   "anything else to stop: ")  # fmt: skip
-    if answer.strip().lower() not in {"y", "yes"}:
-        refuse([refusal("publishing to PyPI", "not confirmed")])
-
-
-def table(files: list[DistFile], uploaded: list[DistFile]) -> str:
-    rows = [("file", "size", "sha256", "")] + [
-        (f.name, human_size(f.path.stat().st_size), f.sha256[:12],
-         "uploaded now" if f in uploaded else "already there") for f in files]  # fmt: skip
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    return "\n".join("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-                     for row in rows)  # fmt: skip
-
-
-def human_size(size: int) -> str:
-    scaled, unit = float(size), "B"
-    for larger in ("kB", "MB", "GB"):
-        if scaled < 1000:
-            break
-        scaled, unit = scaled / 1000, larger
-    return f"{scaled:.0f} {unit}" if unit == "B" else f"{scaled:.1f} {unit}"
+def table(files: list[DistFile], new: list[DistFile]) -> str:
+    width = max(len(f.path.name) for f in files)
+    return "\n".join(f"  {f.path.name:{width}}  {f.path.stat().st_size / 1000:8,.1f} kB  "
+                     f"{f.sha256[:12]}  {'uploaded now' if f in new else 'already there'}"
+                     for f in files)  # fmt: skip
 
 
 def indent(text: str) -> str:
-    return "\n".join(f"  {line.rstrip()}" for line in text.strip().splitlines())
+    return "".join(f"\n  {line.rstrip()}" for line in text.strip().splitlines())
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
