@@ -951,8 +951,9 @@ def test_an_unreadable_answer_after_the_uploads_is_one_line_and_no_traceback(
         printed = output(result)
         assert result.returncode != 0, printed
         assert index.files() == {WHEEL, SDIST}
-        assert printed.count("Not published completely: the index could not be "
-                             "read back (") == 1  # fmt: skip
+        assert printed.count("Not published completely: the index could not be read "
+                             "back after the upload: could not read the index at "
+                             f"{proxy.url}simple/ (") == 1  # fmt: skip
         assert (f"uv sent {WHEEL}, {SDIST} in full before it stopped.") in printed
         assert "Run `nox -s publish_test` again" in printed
         assert "Traceback" not in printed
@@ -987,6 +988,40 @@ def test_ctrl_c_during_an_upload_says_what_reached_the_index(
     assert index.files() == {WHEEL}
 
 
+# --- a static version, released as the README says ---------------------------
+
+
+def test_the_static_release_checklist_followed_literally_gives_a_green_ci(
+    committed_project,
+) -> None:
+    project = committed_project(versioning="static")
+    readme = (project / "README.md").read_text()
+    checklist = readme[readme.index("### The release checklist") :]
+    (set_version,) = re.findall(r"`(uv version [^`]+)`", checklist)
+    (tag,) = re.findall(r"`(git tag v[^ `]+)", checklist)
+    changelog = project / "CHANGELOG.md"
+    changelog.write_text(changelog.read_text().replace(
+        "## [Unreleased]", "## [Unreleased]\n\n## [1.2.3]", 1))  # fmt: skip
+    run(sys.executable, "-m", *set_version.split(), cwd=project)  # step 2
+    git_commit_all(project, "Release 1.2.3")
+    git(project, *tag.split()[1:])  # step 3
+    nox(project, "-s", "lint", "build", env=project_env(CI="true"))  # step 4: CI
+    assert set(built(project)) == {"my_package-1.2.3-py3-none-any.whl",
+                                   "my_package-1.2.3.tar.gz"}  # fmt: skip
+
+
+def test_a_static_version_set_by_hand_names_the_command_that_sets_both(
+    committed_project,
+) -> None:
+    project = committed_project(versioning="static")
+    set_static_version(project, "1.2.3")  # pyproject.toml only: uv.lock lags
+    git_commit_all(project, "Release 1.2.3")
+    result = nox(project, "-s", "build", check=False, env=project_env(CI="true"))
+    assert result.returncode != 0
+    assert ("uv.lock lags pyproject.toml's version 1.2.3: set it with `uv version "
+            "1.2.3`, which updates both") in output(result)  # fmt: skip
+
+
 # --- the workflow ---------------------------------------------------------------
 
 
@@ -1013,7 +1048,7 @@ def test_workflow_publish_jobs_are_safe(render) -> None:
         assert set(job["needs"]) == {"check", "build", "wheels"}
         assert ref in job["if"]
         assert (dispatch in job["if"]) if dispatch else ("dispatch" not in job["if"])
-        assert job["steps"][-1]["run"] == f"nox -s {name}"
+        assert job["steps"][-1]["run"] == f"uv run --locked --only-group=nox nox -s {name}"
         assert not any("cache" in str(step.get("with", {})) for step in job["steps"])
     for name, job in jobs.items():
         if name not in expectations:

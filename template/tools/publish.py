@@ -28,8 +28,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from installer.exceptions import InstallerError
-from installer.sources import WheelFile
 from packaging.tags import Tag, parse_tag
 from packaging.utils import (
     canonicalize_name,
@@ -137,8 +135,9 @@ def publish(repository: str, *, confirmed: bool) -> int:
     check = env.get("UV_PUBLISH_CHECK_URL") or env.get("PUBLISH_SIMPLE_URL") or simple
     to_pypi = urlsplit(url).hostname in {"upload.pypi.org", "pypi.org"}
     files, manifests = read_dist(project)
-    refuse([line for f in files for line in check_contents(f)])
-    refuse(run_tools(files) + list(check_manifests(files, manifests)))
+    contents = [line for f in files for line in check_contents(f)]
+    refuse(contents + list(check_manifests(files, manifests)))  # then the tools:
+    refuse(run_tools(files))  # a broken file ends theirs in a traceback
     incomplete = list(
         check_complete(files, "cibuildwheel" in pyproject.get("tool", {}))
     )
@@ -156,6 +155,7 @@ def publish(repository: str, *, confirmed: bool) -> int:
     SECRETS.extend(s for s in [*map(env.get, keys), urlsplit(url).password] if s)
     trusted = IN_GITHUB_ACTIONS and not SECRETS  # a token given wins over OIDC
     env |= {"UV_PUBLISH_URL": url, "UV_PUBLISH_CHECK_URL": check, "NO_COLOR": "1"}
+    env["COLUMNS"] = "10000"  # uv's errors on one line each, as the checks read them
     uv = ["--trusted-publishing", "always" if trusted else "never"]
     code, there, said = uv_publish(uv, files, env, "--dry-run")
     refuse(list(check_index(code, said, {"url": mask(url), "check": mask(check)})))
@@ -179,7 +179,7 @@ def publish(repository: str, *, confirmed: bool) -> int:
         if not sys.stdin.isatty():
             refuse([refusal("publishing to PyPI", "no terminal")])
         if input(
-            f"Upload to {mask(url)}?{listing}\n{say['ask']}"
+            f"Upload these files to {mask(url)}?{listing}\n{say['ask']}"
         ).strip().lower() not in {"y", "yes"}:
             refuse([refusal("publishing to PyPI", "not confirmed")])
     attestations = sign(files) if trusted and to_pypi else []  # TestPyPI: a 400
@@ -247,7 +247,7 @@ def read_dist(project: str) -> tuple[list[DistFile], list[dict[str, Any]]]:
             problems.append(refusal(path.name, "stranger", project=project))
         elif not path.name.startswith(stem) or path.suffix not in {".whl", ".gz"}:
             problems.append(
-                refusal(path.name, "misnamed", expected=stem + "*" * bool(tags))
+                refusal(path.name, "misnamed", expected=stem + "*.whl" * bool(tags))
             )
         files.append(DistFile(path, version, tags, sha256_of(path)))
     refuse(problems or [refusal("dist/", "empty")] * (not files))
@@ -261,6 +261,9 @@ def check_contents(f: DistFile) -> Iterator[str]:
     """What a file says it is against its name. A wheel: RECORD by installer
     (what `--validate-record all` runs), and no row without its file. An sdist:
     one top-level {name}-{version}/ with PKG-INFO and pyproject.toml."""
+    from installer.exceptions import InstallerError  # only the publish group has it
+    from installer.sources import WheelFile
+
     name, top = f.path.name, PurePosixPath(f.path.name.removesuffix(".tar.gz"))
     parse, said = BytesHeaderParser().parsebytes, ""
     meta = parse(b"")
@@ -311,7 +314,10 @@ def check_contents(f: DistFile) -> Iterator[str]:
         ):
             says = "its METADATA and WHEEL say" if f.tags else "its PKG-INFO says"
             yield refusal(
-                name, "renamed", source=says, said=" ".join(filter(None, names))
+                name,
+                "renamed",
+                source=says,
+                said=f"{names[0]} {names[1]}" + f", {names[2]}" * bool(f.tags),
             )
     except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile,
             tarfile.TarError, InstallerError) as error:  # fmt: skip
@@ -448,16 +454,18 @@ def check_index(code: int, said: str, where: dict[str, str]) -> Iterator[str]:
 def explain(code: int, said: str, where: dict[str, str]) -> str:
     """Our one line on a failure of uv's: what happened (its innermost cause),
     and what to do."""
-    lines = [line.strip() for line in said.splitlines() if line.strip()] or [""]
-    cause = (
-        [line[6:].strip() for line in lines if line.startswith("cause:")] or lines
-    )[-1]
     sending = re.findall(r"^Uploading (\S+) \(", said, re.MULTILINE) or ["the files"]
     for pattern, what, fix in WORDS["failures"] if code else []:
         if re.search(pattern, said):
             what = what.format(file=sending[-1], **where)
-            return f"{what}{f' ({cause})' * (code != -2)}. {fix}."
+            return f"{what}{f' ({cause(said)})' * (code != -2)}. {fix}."
     return ""
+
+
+def cause(said: str) -> str:
+    """uv's innermost cause of its error."""
+    lines = [line.strip() for line in said.splitlines() if line.strip()] or [""]
+    return ([n[6:].strip() for n in lines if n.startswith("cause:")] or lines)[-1]
 
 
 def reached(flags: list[str], files: list[DistFile], env: dict[str, str], output: str,
@@ -475,8 +483,8 @@ def reached(flags: list[str], files: list[DistFile], env: dict[str, str], output
     sent = re.findall(r"^Uploading (\S+) \(", output, re.MULTILINE)[
         : None if uploaded else -1
     ]
-    cause = explain(code, said, {"url": "", "check": ""})
-    return f"The index could not be read back ({cause}); uv sent {', '.join(sent) or 'no file'} in full before it stopped."
+    sent_in_full = ", ".join(sent) or "no file"
+    return WORDS["messages"]["sent"].format(cause=cause(said), sent=sent_in_full)
 
 
 def table(files: list[DistFile], new: list[DistFile]) -> str:
