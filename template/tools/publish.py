@@ -484,7 +484,7 @@ def reached(flags: list[str], files: list[DistFile], env: dict[str, str], output
         : None if uploaded else -1
     ]
     sent_in_full = ", ".join(sent) or "no file"
-    return WORDS["messages"]["sent"].format(cause=cause(said), sent=sent_in_full)
+    return str(WORDS["messages"]["sent"]).format(cause=cause(said), sent=sent_in_full)
 
 
 def table(files: list[DistFile], new: list[DistFile]) -> str:
