@@ -1048,8 +1048,15 @@ def test_workflow_publish_jobs_are_safe(render) -> None:
         assert set(job["needs"]) == {"check", "build", "wheels"}
         assert ref in job["if"]
         assert (dispatch in job["if"]) if dispatch else ("dispatch" not in job["if"])
-        assert job["steps"][-1]["run"] == f"uv run --locked --only-group=nox nox -s {name}"
-        assert not any("cache" in str(step.get("with", {})) for step in job["steps"])
+        assert (
+            job["steps"][-1]["run"] == f"uv run --locked --only-group=nox nox -s {name}"
+        )
+        # no cache a poisoned run could fill: setup-uv's is switched off
+        given = [step.get("with", {}) for step in job["steps"]]
+        assert all(w["enable-cache"] is False for w in given if "enable-cache" in w)
+        assert not any(
+            "cache" in key for w in given for key in w if key != "enable-cache"
+        )
     for name, job in jobs.items():
         if name not in expectations:
             assert "id-token" not in job.get("permissions", {}), name

@@ -3,9 +3,9 @@
 `nox -s publish_test|publish` runs `python tools/publish.py testpypi|pypi
 [--yes]`; `nox -s build|wheels` ends with `... record build|wheels`, a manifest
 in dist/ of the commit, whether the tree was clean and each file's sha256.
-Each check, and each refusal's words, is in publish.toml; README.md, Releasing,
-says what they are. uv publish --dry-run --check-url first (every file new, or
-there with the same sha256), the upload with --check-url, the dry run again.
+README.md ("Releasing") says what is checked; publish.toml holds the words of
+each refusal. Then uv publish --dry-run --check-url (each file new, or there with
+the same sha256), the upload with --check-url, and the same dry run reads back.
 """
 
 from __future__ import annotations
