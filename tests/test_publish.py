@@ -954,11 +954,33 @@ def test_an_unreadable_answer_after_the_uploads_is_one_line_and_no_traceback(
         assert printed.count("Not published completely: the index could not be read "
                              "back after the upload: could not read the index at "
                              f"{proxy.url}simple/ (") == 1  # fmt: skip
-        assert (f"uv sent {WHEEL}, {SDIST} in full before it stopped.") in printed
+        assert (
+            f"uv sent {WHEEL}, {SDIST} in full, but the index could not be read "
+            in (printed)
+        )
         assert "Run `nox -s publish_test` again" in printed
         assert "Traceback" not in printed
         proxy.read_fault = None
         again = publish(project, index, "publish_test", url=proxy.url)
+    assert again.returncode == 0, output(again)
+    assert "Nothing to do." in again.stdout
+
+
+def test_a_wrong_simple_url_is_found_by_the_read_back(
+    project: Path, index: PackageIndex
+) -> None:
+    wrong = f"{index.url}wrong/simple/"  # 404 for every project: looks like a new one
+    result = publish(project, index, "publish_test", PUBLISH_SIMPLE_URL=wrong)
+    printed = output(result)
+    assert result.returncode != 0, printed
+    assert index.files() == {WHEEL, SDIST}
+    assert printed.count(f"Not published completely: uv uploaded the files, but {wrong} "
+                         "does not list them all. Is PUBLISH_SIMPLE_URL") == 1  # fmt: skip
+    assert f"uv sent {WHEEL}, {SDIST} in full, but the index could not be read " in (
+        printed
+    )
+    assert "Traceback" not in printed
+    again = publish(project, index, "publish_test")  # the right simple URL
     assert again.returncode == 0, output(again)
     assert "Nothing to do." in again.stdout
 

@@ -478,13 +478,12 @@ def reached(flags: list[str], files: list[DistFile], env: dict[str, str], output
     if code == 0 and there:
         names = ", ".join(f.path.name for f in files if f.path.name in there)
         return f"These reached the index: {names}.\nNot on the index: {missing}."
-    if code == 0:
+    sent = re.findall(r"^Uploading (\S+) \(", output, re.MULTILINE)
+    sent = sent if uploaded else sent[:-1]  # uv sends one file after the other
+    if code == 0 and not sent:
         return "None of them reached the index: nothing was uploaded."
-    sent = re.findall(r"^Uploading (\S+) \(", output, re.MULTILINE)[
-        : None if uploaded else -1
-    ]
-    sent_in_full = ", ".join(sent) or "no file"
-    return str(WORDS["messages"]["sent"]).format(cause=cause(said), sent=sent_in_full)
+    why = cause(said) if code else f"{mask(env['UV_PUBLISH_CHECK_URL'])} lists none"
+    return str(WORDS["messages"]["sent"]).format(cause=why, sent=", ".join(sent))
 
 
 def table(files: list[DistFile], new: list[DistFile]) -> str:
