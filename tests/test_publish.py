@@ -883,6 +883,13 @@ def test_publish_in_github_actions_without_a_token_uses_oidc_and_sends_nothing(
     assert "Type yes" not in result.stdout
 
 
+def test_without_a_token_nothing_is_tried(project: Path, index: PackageIndex) -> None:
+    env = project_env(TWINE_REPOSITORY_URL=index.url)  # no TWINE_PASSWORD, no UV_*
+    result = nox(project, "-s", "publish_test", check=False, env=env)
+    assert_refused(result, index, {}, "uv publish: has no API token for this index. "
+                   "Set UV_PUBLISH_TOKEN, or TWINE_USERNAME=__token__ and TWINE_PASSWORD")  # fmt: skip
+
+
 @pytest.mark.parametrize("session", SESSIONS)
 def test_in_github_actions_a_token_given_is_used_instead_of_oidc(
     project: Path, index: PackageIndex, session: str

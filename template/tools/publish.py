@@ -154,6 +154,8 @@ def publish(repository: str, *, confirmed: bool) -> int:
     keys = ("UV_PUBLISH_TOKEN", "UV_PUBLISH_PASSWORD", "TWINE_PASSWORD")
     SECRETS.extend(s for s in [*map(env.get, keys), urlsplit(url).password] if s)
     trusted = IN_GITHUB_ACTIONS and not SECRETS  # a token given wins over OIDC
+    if not (trusted or SECRETS):  # uv would fail at the first upload
+        refuse([refusal("uv publish", "no token")])
     env |= {"UV_PUBLISH_URL": url, "UV_PUBLISH_CHECK_URL": check, "NO_COLOR": "1"}
     env["COLUMNS"] = "10000"  # uv's errors on one line each, as the checks read them
     uv = ["--trusted-publishing", "always" if trusted else "never"]
