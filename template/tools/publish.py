@@ -91,6 +91,11 @@ def main(args: list[str]) -> int:
             mask(f"\nNot published: {many}{lines}\nNothing was uploaded."),
             file=sys.stderr,
         )
+    except KeyboardInterrupt:  # while uv uploads, uv_publish catches it
+        print(
+            "\nNot published: interrupted (Ctrl-C). Nothing was uploaded.",
+            file=sys.stderr,
+        )
     return 1
 
 
@@ -187,7 +192,8 @@ def publish(repository: str, *, confirmed: bool) -> int:
     attestations = sign(files) if trusted and to_pypi else []  # TestPyPI: a 400
     size = sum(f.path.stat().st_size for f in new) / 1000
     print(
-        f"Uploading {release} to {mask(url)}: {len(new)} files, {size:,.1f} kB",
+        f"Uploading {release} to {mask(url)}: {len(new)} file{'s' * (len(new) > 1)}, "
+        f"{size:,.1f} kB",
         flush=True,
     )
     code, _, output = uv_publish(uv, files + attestations, env)
