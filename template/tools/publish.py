@@ -119,7 +119,9 @@ def record(session: str) -> int:
 def git(*args: str) -> str | None:
     """git's output, or None outside a repository (or without git)."""
     try:
-        ran = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        ran = subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        )
     except OSError:
         return None
     return ran.stdout if ran.returncode == 0 else None
@@ -342,7 +344,8 @@ def run_tools(files: list[DistFile]) -> list[str]:
                         ("check-wheel-contents", wheels)):  # fmt: skip
         module = tool.replace("check-wheel-contents", "check_wheel_contents").split()
         ran = subprocess.run([sys.executable, "-m", *module, *paths], cwd=ROOT, text=True,
-                             capture_output=True, env=os.environ | {"NO_COLOR": "1"})  # fmt: skip
+                             capture_output=True, env=os.environ | {"NO_COLOR": "1"},
+                             check=False)  # fmt: skip
         if paths and ran.returncode:
             problems.append(
                 refusal("dist/", "tool", tool=tool) + indent(ran.stdout + ran.stderr)
@@ -423,7 +426,12 @@ def uv_publish(flags: list[str], files: list[Any], env: dict[str, str],
     with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
         try:
             ran = subprocess.run(
-                [*command, *paths], cwd=ROOT, env=env, stdout=log, stderr=log
+                [*command, *paths],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=log,
+                check=False,
             )
         except KeyboardInterrupt:
             ran = subprocess.CompletedProcess([], -2)
@@ -431,7 +439,7 @@ def uv_publish(flags: list[str], files: list[Any], env: dict[str, str],
         said = log.read() + "\n(interrupted: Ctrl-C)" * (ran.returncode == -2)
     return (
         ran.returncode,
-        set(re.findall(r"^File (\S+) already exists", said, re.M)),
+        set(re.findall(r"^File (\S+) already exists", said, re.MULTILINE)),
         said,
     )
 
@@ -441,9 +449,8 @@ def sign(files: list[DistFile]) -> list[Path]:
     for stale in DIST.glob("*.publish.attestation"):
         stale.unlink()
     paths = [str(f.path) for f in files]
-    if subprocess.run(
-        [sys.executable, "-m", "pypi_attestations", "sign", *paths]
-    ).returncode:
+    signing = [sys.executable, "-m", "pypi_attestations", "sign", *paths]
+    if subprocess.run(signing, check=False).returncode:
         refuse([refusal("dist/", "unsigned")])
     return [Path(f"{p}.publish.attestation") for p in paths]
 
