@@ -93,8 +93,9 @@ def wheels(session: nox.Session) -> None:
 
 @nox.session(default=False, tags=["local-only"])
 def bench(session: nox.Session) -> None:
-    """Time the generated test session's inner loop against scientific-python/cookie's,
-    side by side (local only: timings on shared CI runners say little).
+    """Time the generated projects' daily loop against scientific-python/cookie's,
+    side by side, each through the nox its README recommends (local only: timings
+    on shared CI runners say little).
 
     `nox -s bench -- --cookie PATH` renders cookie from a local clone instead of
     gh:scientific-python/cookie; `-- --help` lists the options."""

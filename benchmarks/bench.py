@@ -1,20 +1,24 @@
-"""The inner loop, side by side: wheelwright's generated projects against
-scientific-python/cookie's (hatch backend, editable install), in one run.
+"""The daily loop, side by side: wheelwright's generated projects against
+scientific-python/cookie's, in one run, each through the nox its README says.
 
 Renders a default wheelwright project per variant (pure, C, C abi3) from this
-repository and cookie's project from --cookie, both with copier, commits each,
-then, after one warm-up round, times rounds in which every measure runs for
-every project back to back, the order turning each round (paired samples):
+repository's working tree, and cookie's project from --cookie twice (hatch,
+the like-for-like of pure; scikit-build-core, beside the C variants), all with
+copier, commits each, installs nox as each README says (ours: `uv sync
+--only-group=nox`, then `.venv/bin/nox`; cookie's: its CONTRIBUTING's `uv tool
+install nox`, here a venv of its own holding the same nox), then, after one
+warm-up round, times rounds in which every measure runs for every project
+back to back, the order turning each round (paired samples):
 
-  cold    `nox -s test-3.11` with no .nox        cookie: `nox -s tests`
-  edit    `nox -R` of it after a source edit     (pure: a .py in src; C: _core.c)
-  rerun   `nox -R` of it with nothing changed
+  cold       `nox -s test-3.11` with no .nox       cookie: `nox -s tests`
+  edit       `nox -R` of it after a source edit    (pure: a .py; C: _core.c)
+  rerun      `nox -R` of it with nothing changed
+  elsewhere  the rerun with nox installed elsewhere (the entry point's cost)
+  uv run     the rerun as CI starts nox: `uv run --locked --only-group=nox nox`
 
-Both test sessions run pytest without coverage (ours measure it in their
-`coverage` session). The parts of a run are timed alone: nox start, the lock
-re-sync as a session meets it (and as a pure no-op), a full wheel build and the
-install as tools/install.py does them, pytest, and for C the compile. A ratio
-to cookie is the median of the per-round ratios.
+The parts of a run are timed alone: nox start, pytest, the `uv sync` of a
+session with nothing changed, and for C the rebuild `uv sync` makes after a
+`_core.c` edit. A ratio to cookie is the median of the per-round ratios.
 
 Writes a Markdown table, benchmarks/results/latest.json and latest.png.
 Run it with `nox -s bench`; `nox -s bench -- --help` lists the options.
@@ -27,6 +31,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -43,64 +48,51 @@ import copier
 
 Answers = dict[str, Any]
 Samples = dict[str, list[float]]  # by measure (or ratio) name
-Ratios = dict[str, Samples]  # by project
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = "3.11"
-VARIANTS: dict[str, dict[str, Any]] = {
+OURS: dict[str, Answers] = {
     "pure": {"variant": "pure"},
     "c": {"variant": "c-extension", "limited_api": False},
     "c-abi3": {"variant": "c-extension", "limited_api": True},
 }
-COOKIE_ANSWERS: dict[str, Any] = {
+COOKIE: Answers = {
     "project_name": "cookie-demo", "org": "bench", "full_name": "Bench",
-    "email": "bench@example.com", "license": "MIT", "backend": "hatch",
-    "docs": "sphinx", "vcs": True,
+    "email": "bench@example.com", "license": "MIT", "docs": "sphinx", "vcs": True,
 }  # fmt: skip
-# key: (who runs it, label), in the order a round runs them: each leaves the
-# project as the next one needs it.
+COOKIES = {"cookie": {"backend": "hatch"}, "cookie-skbuild": {"backend": "skbuild"}}
+# key: label, in the order a round runs them: each leaves the project as the
+# next one needs it.
 MEASURES = {
-    "cold": ("both", "`nox -s test-3.11` (cookie: `tests`), no .nox"),
-    "edit": ("both", "`nox -R` of it after a source edit"),
-    "rerun": ("both", "`nox -R` of it, nothing changed"),
-    "start": ("both", "part: nox start (`nox --list`)"),
-    "pytest": ("both", "part: `pytest`"),
-    "sync": ("ours", "part: lock re-sync, as the session meets it"),
-    "resync": ("ours", "part: lock re-sync again, a pure no-op"),
-    "install": ("ours", "part: reinstall of the wheel (uninstall, then install)"),
-    "build": ("ours", "part: a full `uv build --wheel` in the kept build venv"),
-    "compile": ("c", "part: compile `_core.c` alone (build_ext.run)"),
+    "cold": "`nox -s test-3.11` cold, no `.nox` (cookie: `nox -s tests`)",
+    "edit": "`nox -R` of it after an edit (pure: a `.py`; C: `_core.c`)",
+    "rerun": "`nox -R` of it, nothing changed",
+    "elsewhere": "the same, nox installed elsewhere",
+    "uv_run": "the same, `uv run --locked --only-group=nox nox` (CI's)",
+    "start": "part: nox start (`nox --list`)",
+    "pytest": "part: `pytest` alone",
+    "resync": "part: `uv sync` of the session, nothing changed",
+    "rebuild": "part: `uv sync` rebuilding C after a `_core.c` edit",
 }
-# Paired ratios to cookie: name: (our measure, cookie's measure).
-RATIOS = {
-    "cold": ("cold", "cold"),
-    "edit": ("edit", "edit"),
-    "rerun": ("rerun", "rerun"),
-}
-# Issue 15, point 6: (projects, target, a ratio's name (x) or a measure (s), limit).
+# What each kind of project runs; cookie's skbuild project is there for one
+# figure, its run after an edit of its C++ source (which it does not rebuild).
+RUNS = {
+    "pure": [key for key in MEASURES if key != "rebuild"],
+    "c": list(MEASURES),
+    "cookie": ["cold", "edit", "rerun", "start", "pytest"],
+    "cookie-skbuild": ["edit", "rerun"],
+}  # fmt: skip
+RATIOS = ("cold", "edit", "rerun")  # paired with cookie's (hatch) same measure
+# Paired differences, seconds: name: (a measure, minus this one, same project).
+DELTAS = {"elsewhere": ("rerun", "elsewhere"), "uv_run": ("uv_run", "rerun")}
+# (projects, target, a ratio (x), a measure (s) or a delta (d), limit)
 TARGETS = [
-    (("pure",), "warm after an edit <= 1.3x cookie's", "edit", "x", 1.3),
-    (("c", "c-abi3"), "warm after a C edit <= 1.3 s", "edit", "s", 1.3),
-    # Like for like: cookie's project is pure. The C projects run 72 tests to its
-    # one (0.05-0.1 s more of pytest): the table gives their ratio, no target.
-    (("pure",), "no-change rerun <= 1.1x cookie's", "rerun", "x", 1.1),
-    (tuple(VARIANTS), "lock re-sync, nothing changed < 0.1 s", "sync", "s", 0.1),
+    (("pure",), "after an edit <= 1.0x cookie's", "edit", "x", 1.0),
+    (("pure",), "nothing changed <= 1.0x cookie's", "rerun", "x", 1.0),
+    (("pure",), "cold <= 0.9x cookie's", "cold", "x", 0.9),
+    (("c", "c-abi3"), "after a _core.c edit <= 1.1 s", "edit", "s", 1.1),
+    (tuple(OURS), "uv sync, nothing changed < 0.1 s", "resync", "s", 0.1),
+    (tuple(OURS), ".venv/bin/nox <= +0.1 s over nox elsewhere", "elsewhere", "d", 0.1),
 ]
-# Timed inside: setuptools' build_ext.run() on _core.c, as hatch_build.py runs it.
-COMPILE = """\
-import sys, time
-from setuptools import Distribution, Extension
-from setuptools.command.build_ext import build_ext
-name, source, out, limited = sys.argv[1:]
-macros = [("Py_LIMITED_API", limited)] if limited else []
-ext = Extension(name, [source], py_limited_api=bool(limited), define_macros=macros)
-cmd = build_ext(Distribution({"ext_modules": [ext]}))
-cmd.build_lib = cmd.build_temp = out
-cmd.force = True
-cmd.ensure_finalized()
-start = time.perf_counter()
-cmd.run()
-print(time.perf_counter() - start)
-"""
 
 
 @dataclass
@@ -108,23 +100,23 @@ class Project:
     name: str
     path: Path
     answers: Answers
+    nox: Path  # the nox its README recommends
     samples: Samples = field(default_factory=dict)
 
     @property
     def ours(self) -> bool:
-        return self.name != "cookie"
+        return self.name in OURS
 
     @property
     def is_c(self) -> bool:
         return self.answers.get("variant") == "c-extension"
 
+    @property
+    def kind(self) -> str:
+        return ("c" if self.is_c else "pure") if self.ours else self.name
+
     def runs(self, key: str) -> bool:
-        who = MEASURES[key][0]
-        return (
-            who == "both"
-            or who == ("ours" if self.ours else "cookie")
-            or (who == "c" and self.is_c)
-        )
+        return key in RUNS[self.kind]
 
     @property
     def session(self) -> list[str]:
@@ -184,7 +176,7 @@ def timed(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> fl
 
 
 def find_uv() -> str:
-    """The uv nox uses: the one installed beside it, else PATH's."""
+    """The uv beside the bench's Python, else PATH's."""
     try:
         from uv import find_uv_bin
     except ImportError:
@@ -195,7 +187,7 @@ def find_uv() -> str:
 UV = find_uv()
 
 
-def render(source: str, dest: Path, answers: dict[str, Any], **options: Any) -> Answers:
+def render(source: str, dest: Path, answers: Answers, **options: Any) -> Answers:
     """Render with copier as a user would, then commit (hatch-vcs needs git)."""
     with warnings.catch_warnings():  # a dirty local template: the JSON says so
         warnings.simplefilter("ignore")
@@ -208,74 +200,94 @@ def render(source: str, dest: Path, answers: dict[str, Any], **options: Any) -> 
 
 
 def setup(workdir: Path, args: argparse.Namespace) -> list[Project]:
-    """cookie first (it is the one that can fail: network, --cookie), then ours."""
-    try:  # cookie's template loads its own Jinja extensions: --trust
-        answers = render(args.cookie, workdir / "cookie", COOKIE_ANSWERS, unsafe=True)
-    except Exception as error:  # noqa: BLE001  # copier's, git's, the network's
-        why = str(error).strip().splitlines()[-1].split("| ")[-1]  # git's last words
-        sys.exit(
-            f"Could not render scientific-python/cookie from {args.cookie} ({why}). "
-            "Pass --cookie PATH to a local clone (git clone "
-            "https://github.com/scientific-python/cookie)."
-        )
-    cookie = Project("cookie", workdir / "cookie", answers)
-    ours = [
-        Project(name, workdir / name,
-                render(str(ROOT), workdir / name, VARIANTS[name], vcs_ref="HEAD"))
-        for name in args.variants
-    ]  # fmt: skip
-    return [*ours, cookie]
+    """cookie first (it is the one that can fail: network, --cookie), then ours,
+    each with its nox; ours commit the uv.lock that `uv sync` writes, as the
+    post-copy message says."""
+    cookies = []
+    for name, answers in COOKIES.items():
+        try:  # cookie's template loads its own Jinja extensions: --trust
+            done = render(args.cookie, workdir / name, COOKIE | answers, unsafe=True)
+        except Exception as error:  # noqa: BLE001  # copier's, git's, the network's
+            why = str(error).strip().splitlines()[-1].split("| ")[-1]  # git's words
+            sys.exit(
+                f"Could not render scientific-python/cookie from {args.cookie} "
+                f"({why}). Pass --cookie PATH to a local clone (git clone "
+                "https://github.com/scientific-python/cookie)."
+            )
+        cookies.append(Project(name, workdir / name, done, workdir / "tool/bin/nox"))
+    ours = []
+    for name in args.variants:
+        path = workdir / name
+        answers = render(str(ROOT), path, OURS[name], vcs_ref="HEAD")
+        run(UV, "sync", "--only-group=nox", cwd=path)
+        run("git", "add", "uv.lock", cwd=path)
+        run("git", "commit", "-qm", "lock", cwd=path)
+        ours.append(Project(name, path, answers, path / ".venv" / "bin" / "nox"))
+    # "Elsewhere": a venv of its own holding the nox and uv our lock pins, as
+    # `uv tool install nox` makes one. Cookie runs it: the same nox for both.
+    pins = [f"{p}=={version_in(ours[0].nox, p)}" for p in ("nox", "uv")]
+    run(UV, "venv", "-q", "-p", PYTHON, workdir / "tool", cwd=workdir)
+    run(UV, "pip", "install", "-q", "-p", workdir / "tool", *pins, cwd=workdir)
+    skbuild = cookies[1]  # warmed here: its rounds time only the loop after an edit
+    run(skbuild.nox, *skbuild.session, cwd=skbuild.path)
+    return [*ours, *cookies]
 
 
-def nox(project: Project, *args: str) -> float:
-    return timed(sys.executable, "-m", "nox", "--error-on-missing-interpreters",
-                 *args, cwd=project.path)  # fmt: skip
+def version_in(nox: Path, package: str) -> str:
+    code = f"import importlib.metadata as m; print(m.version({package!r}))"
+    return run(nox.parent / "python", "-c", code, cwd=nox.parent).strip()
+
+
+def nox(project: Project, *args: str, nox: Path | None = None) -> float:
+    return timed(nox or project.nox, "--error-on-missing-interpreters", *args,
+                 cwd=project.path)  # fmt: skip
 
 
 def edit(project: Project) -> None:
     """Append a comment: the content changes, and a stale test would pass too."""
-    name, comment = ("_core.c", "/**/\n") if project.is_c else ("", "#\n")
-    name = name or ("text.py" if project.ours else "__init__.py")
-    with (project.path / "src" / project.package / name).open("a") as file:
+    if project.name == "cookie-skbuild":
+        target, comment = project.path / "src" / "main.cpp", "//\n"
+    elif project.is_c:
+        target, comment = project.path / "src" / project.package / "_core.c", "/**/\n"
+    else:
+        name = "text.py" if project.ours else "__init__.py"
+        target, comment = project.path / "src" / project.package / name, "#\n"
+    with target.open("a") as file:
         file.write(comment)
 
 
+def uv_sync(project: Project) -> float:
+    """The test session's `uv sync`, with the environment install.sync() gives it
+    (the C sources' names are one of the project's cache keys)."""
+    root, uv = project.path, project.nox.parent / "uv"  # the uv the lock pins
+    sources = sorted(p.relative_to(root).as_posix() for p in root.glob("src/**/*.[ch]"))
+    env = {"UV_PROJECT_ENVIRONMENT": str(project.venv)}
+    env["WHEELWRIGHT_SOURCES"] = str(sources)
+    name = re.sub(r"[-_.]+", "-", project.answers["project_name"]).lower()
+    sync = ("sync", "--no-default-groups", "--group=test", "--group=build-system")
+    return timed(uv, *sync, f"--no-build-isolation-package={name}", cwd=root, env=env)
+
+
 def measure(project: Project, key: str, workdir: Path) -> float:
-    cwd, venv = project.path, project.venv
     if key == "cold":
-        shutil.rmtree(cwd / ".nox", ignore_errors=True)
+        shutil.rmtree(project.path / ".nox", ignore_errors=True)
         return nox(project, *project.session)
     if key == "edit":
         edit(project)
     if key in ("edit", "rerun"):
         return nox(project, "-R", *project.session)
+    if key == "elsewhere":
+        return nox(project, "-R", *project.session, nox=workdir / "tool/bin/nox")
+    if key == "uv_run":
+        return timed(UV, "run", "--locked", "--only-group=nox", "nox", "-R",
+                     *project.session, cwd=project.path)  # fmt: skip
     if key == "start":
         return nox(project, "--list")
     if key == "pytest":
-        return timed(venv / "bin" / "pytest", cwd=cwd)
-    if key in ("sync", "resync"):  # as sync() runs it; the first removes the project
-        sync = ("sync", "--no-install-project", "--no-default-groups", "--group=test")
-        return timed(UV, *sync, cwd=cwd, env={"UV_PROJECT_ENVIRONMENT": str(venv)})
-    (wheel,) = (venv / "wheel").glob("*.whl")
-    if key == "install":  # over the installed one, as after an edit
-        uninstall = ("pip", "uninstall", "--quiet", "--python", venv, project.package)
-        install = ("pip", "install", "--quiet", "--no-deps", "--link-mode=copy")
-        return timed(UV, *uninstall, cwd=cwd) + timed(
-            UV, *install, "--python", venv, wheel, cwd=cwd
-        )
-    build_python, out = venv / "build-venv" / "bin" / "python", workdir / "out"
-    shutil.rmtree(out, ignore_errors=True)
-    if key == "build":
-        return timed(UV, "build", "--quiet", "--wheel", "--no-build-isolation",
-                     "--python", build_python, "--out-dir", out, cwd=cwd)  # fmt: skip
-    limited = ""
-    if project.answers.get("limited_api"):
-        major, minor = map(int, str(project.answers["min_python"]).split("."))
-        limited = f"0x{major:02X}{minor:02X}0000"
-    source = cwd / "src" / project.package / "_core.c"
-    printed = run(build_python, "-c", COMPILE, f"{project.package}._core", source,
-                  out, limited, cwd=cwd)  # fmt: skip
-    return float(printed.split()[-1])
+        return timed(project.venv / "bin" / "pytest", cwd=project.path)
+    if key == "rebuild":
+        edit(project)
+    return uv_sync(project)  # resync, rebuild
 
 
 def bench(projects: list[Project], runs: int, workdir: Path) -> list[float]:
@@ -289,10 +301,6 @@ def bench(projects: list[Project], runs: int, workdir: Path) -> list[float]:
                     seconds = measure(project, key, workdir)
                     if round_:
                         project.samples.setdefault(key, []).append(seconds)
-        if round_ == 0:  # commit the lock the first run wrote, as a user does
-            for project in (p for p in projects if p.ours):
-                run("git", "add", "-A", cwd=project.path)
-                run("git", "commit", "-qm", "lock", cwd=project.path)
         loads.append(os.getloadavg()[0])
         done = f"round {round_}/{runs}" if round_ else "warm-up"
         print(f"{done} done, load average {loads[-1]:.1f}", file=sys.stderr)
@@ -300,37 +308,38 @@ def bench(projects: list[Project], runs: int, workdir: Path) -> list[float]:
 
 
 def paired(project: Project, cookie: Project) -> Samples:
-    return {
-        name: [a / b for a, b in zip(project.samples[ours], cookie.samples[theirs],
-                                     strict=True)]
-        for name, (ours, theirs) in RATIOS.items()
-    }  # fmt: skip
+    """Per-round ratios to cookie's, and per-round differences within one."""
+    mine, theirs = project.samples, cookie.samples
+    found = {
+        key: [a / b for a, b in zip(mine[key], theirs[key], strict=True)]
+        for key in RATIOS
+    }
+    for name, (a, b) in DELTAS.items():
+        found[name] = [x - y for x, y in zip(mine[a], mine[b], strict=True)]
+    return found
 
 
 def parts(project: Project) -> dict[str, float]:
-    """A warm run after an edit, split into the parts timed alone (medians) and
-    the rest: the noxfile's own work (git, hashing, the pure variant's patch of
-    the wheel, the RECORD check) and nox's session set-up. After an edit the
-    venv needs no re-sync, and only the C variant runs the build."""
+    """A run after an edit, split into the parts timed alone (medians) and the
+    rest: nox's session set-up and the noxfile's own work. For C the rebuild is
+    its `uv sync`; for pure, the no-op `uv sync` (an edit of a .py rebuilds
+    nothing: the install is editable)."""
     found = {"nox start": project.median("start"), "pytest": project.median("pytest")}
     if project.ours:
-        found["install"] = project.median("install")
-    if project.is_c:
-        found["build"] = project.median("build")
+        found["uv sync"] = project.median("rebuild" if project.is_c else "resync")
     return found | {"rest": project.median("edit") - sum(found.values())}
 
 
 def spread(values: list[float], unit: str = "") -> str:
-    return (
-        f"{statistics.median(values):.2f}{unit} [{min(values):.2f}-{max(values):.2f}]"
-    )
+    med, low, high = statistics.median(values), min(values), max(values)
+    return f"{med:.2f}{unit} [{low:.2f}-{high:.2f}]"
 
 
-def targets(projects: list[Project], ratios: Ratios) -> list[dict[str, Any]]:
+def targets(projects: list[Project], paired_: dict[str, Samples]) -> list[Answers]:
     found = []
     for names, text, key, unit, limit in TARGETS:
         for project in (p for p in projects if p.name in names):
-            values = ratios[project.name][key] if unit == "x" else project.samples[key]
+            values = project.samples[key] if unit == "s" else paired_[project.name][key]
             value = statistics.median(values)
             found.append({"project": project.name, "target": text, "value": value,
                           "min": min(values), "max": max(values), "unit": unit,
@@ -338,27 +347,39 @@ def targets(projects: list[Project], ratios: Ratios) -> list[dict[str, Any]]:
     return found
 
 
-def report(
-    projects: list[Project], ratios: Ratios, found: list[dict[str, Any]], runs: int
-) -> None:
+def report(projects: list[Project], paired_: dict[str, Samples],
+           found: list[Answers], runs: int, loads: list[float]) -> None:  # fmt: skip
     """The table, in Markdown (README's "How fast" shows it), then the targets."""
-    print(f"\nSeconds, median [min-max] of {runs} rounds after a warm-up; "
-          f"Python {PYTHON}, bytecode writing allowed\n")  # fmt: skip
+    print(f"\nSeconds, median [min-max] of {runs} rounds after a warm-up; load "
+          f"average {min(loads):.1f} to {max(loads):.1f}; Python {PYTHON}, "
+          "bytecode writing allowed\n")  # fmt: skip
     rows = [["", *(p.name for p in projects)], ["---"] * (len(projects) + 1)]
-    for key, (_, label) in MEASURES.items():
+    for key, label in MEASURES.items():
         cells = [spread(p.samples[key]) if p.runs(key) else "" for p in projects]
         rows.append([label, *cells])
-    rows.append(["rest of the run after an edit", *(f"{parts(p)['rest']:.2f}"
-                                                     for p in projects)])  # fmt: skip
+    rows.append(["rest of the run after an edit",
+                 *(f"{parts(p)['rest']:.2f}" if p.runs("start") else ""
+                   for p in projects)])  # fmt: skip
     for name in RATIOS:
-        cells = [spread(ratios[p.name][name], "x") for p in projects if p.ours]
-        rows.append([f"**ratio to cookie's: {name}**", *cells, ""])
+        cells = [spread(paired_[p.name][name], "x") if p.ours else "" for p in projects]
+        rows.append([f"**ratio to cookie's: {name}**", *cells])
+    for name, (a, b) in DELTAS.items():
+        cells = [spread(paired_[p.name][name]) if p.ours else "" for p in projects]
+        rows.append([f"difference: {a} - {b}, paired", *cells])
     print("\n".join("| " + " | ".join(row) + " |" for row in rows))
-    print("\nTargets (issue 15, point 6)")
+    print("\nTargets")
     for t in found:
         verdict = "PASS" if t["pass"] else "MISS"
-        print(f"  {verdict}  {t['project']:<7} {t['target']:<38} {t['value']:.2f}"
-              f"{t['unit']} [{t['min']:.2f}-{t['max']:.2f}]")  # fmt: skip
+        unit = {"x": "x", "s": " s", "d": " s"}[t["unit"]]
+        print(f"  {verdict}  {t['project']:<7} {t['target']:<44} {t['value']:.2f}"
+              f"{unit} [{t['min']:.2f}-{t['max']:.2f}]")  # fmt: skip
+    skbuild = [p for p in projects if p.name == "cookie-skbuild"]
+    if skbuild:
+        print(
+            f"  (beside the C target: cookie's scikit-build-core project, "
+            f"{skbuild[0].median('edit'):.2f} s after an edit of main.cpp, which "
+            "`nox -R` does not rebuild: its tests run the old build)"
+        )
 
 
 def version_of(*command: str | Path) -> str:
@@ -367,32 +388,33 @@ def version_of(*command: str | Path) -> str:
     return (done.stdout or done.stderr).strip()
 
 
-def save(path: Path, projects: list[Project], ratios: Ratios,
-         found: list[dict[str, Any]], args: argparse.Namespace,
+def save(path: Path, projects: list[Project], paired_: dict[str, Samples],
+         found: list[Answers], args: argparse.Namespace,
          loads: list[float]) -> None:  # fmt: skip
     git = ("git", "-C", ROOT)
     data = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                     "load_average_after_each_round": loads},
-        "versions": {"uv": version_of(UV, "--version"), "python": args.tested_python,
-                     "nox": importlib.metadata.version("nox"),
+        "versions": {"uv (bench)": version_of(UV, "--version"),
+                     "python": args.tested_python, "nox": args.nox_version,
                      "copier": importlib.metadata.version("copier")},
         "template": {"commit": version_of(*git, "rev-parse", "HEAD"),
                      "dirty": bool(version_of(*git, "status", "--porcelain"))},
         "cookie": {"source": args.cookie, "ref": projects[-1].answers.get("_commit")},
         "runs": args.runs,
         "removed_from_env": ["PYTHONDONTWRITEBYTECODE"],
-        "labels": {key: label for key, (_, label) in MEASURES.items()},
+        "labels": MEASURES,
         "samples": {p.name: p.samples for p in projects},
-        "parts_of_the_run_after_an_edit": {p.name: parts(p) for p in projects},
-        "ratios_to_cookie": ratios,
+        "parts_of_the_run_after_an_edit": {p.name: parts(p) for p in projects
+                                           if p.runs("start")},
+        "paired_to_cookie": paired_,
         "targets": found,
     }  # fmt: skip
     path.write_text(json.dumps(data, indent=2) + "\n")
 
 
-def chart(path: Path, projects: list[Project], ratios: Ratios) -> None:
+def chart(path: Path, projects: list[Project], paired_: dict[str, Samples]) -> None:
     """Left, the three runs side by side; right, where a run after an edit goes."""
     import matplotlib
 
@@ -400,34 +422,30 @@ def chart(path: Path, projects: list[Project], ratios: Ratios) -> None:
     import matplotlib.pyplot as plt
 
     figure, (runs, split) = plt.subplots(1, 2, figsize=(13, 4.5), width_ratios=[3, 2])
-    series: list[tuple[str, Samples, Project]]
-    series = [(p.name, p.samples, p) for p in projects]
-    width = 0.8 / len(series)
-    for i, (name, samples, project) in enumerate(series):
-        keys = [k for k in ("cold", "edit", "rerun") if k in samples]
-        xs = [("cold", "edit", "rerun").index(k) + (i - len(series) / 2 + 0.5) * width
-              for k in keys]  # fmt: skip
-        meds = [statistics.median(samples[k]) for k in keys]
-        low = [min(samples[k]) for k in keys]
-        high = [max(samples[k]) for k in keys]
-        errors = [[m - lo for m, lo in zip(meds, low, strict=True)],
-                  [hi - m for m, hi in zip(meds, high, strict=True)]]  # fmt: skip
-        bars = runs.bar(xs, meds, width, yerr=errors, capsize=2, label=name)
+    width = 0.8 / len(projects)
+    for i, project in enumerate(projects):
+        keys = [k for k in RATIOS if project.runs(k)]
+        xs = [RATIOS.index(k) + (i - len(projects) / 2 + 0.5) * width for k in keys]
+        samples = [project.samples[k] for k in keys]
+        meds = [statistics.median(s) for s in samples]
+        errors = [[m - min(s) for m, s in zip(meds, samples, strict=True)],
+                  [max(s) - m for m, s in zip(meds, samples, strict=True)]]  # fmt: skip
+        bars = runs.bar(xs, meds, width, yerr=errors, capsize=2, label=project.name)
         labels = [f"{m:.2f}" for m in meds]
         if project.ours:
-            labels = [f"{m:.2f}\n{statistics.median(ratios[name][k]):.1f}x"
+            labels = [f"{m:.2f}\n{statistics.median(paired_[project.name][k]):.2f}x"
                       for m, k in zip(meds, keys, strict=True)]  # fmt: skip
         runs.bar_label(bars, labels=labels, fontsize=6, padding=2)
     runs.set_xticks(range(3), ["cold", "after an edit (nox -R)", "no change (nox -R)"])
     runs.set_ylabel("seconds: median, whiskers min-max")
-    runs.set_title(f"nox test session, Python {PYTHON} (ratio to cookie's as is)",
-                   fontsize=9)  # fmt: skip
+    runs.set_title(f"nox test session, Python {PYTHON} (ratio to cookie's)", fontsize=9)
     runs.margins(y=0.2)
     runs.legend(fontsize=7)
-    left = [0.0] * len(projects)
-    for part in ("nox start", "build", "install", "pytest", "rest"):
-        widths = [max(parts(p).get(part, 0.0), 0.0) for p in projects]  # noise: < 0
-        split.barh([p.name for p in projects], widths, left=left, label=part)
+    shown = [p for p in projects if p.runs("start")]
+    left = [0.0] * len(shown)
+    for part in ("nox start", "uv sync", "pytest", "rest"):
+        widths = [max(parts(p).get(part, 0.0), 0.0) for p in shown]  # noise: < 0
+        split.barh([p.name for p in shown], widths, left=left, label=part)
         left = [a + b for a, b in zip(left, widths, strict=True)]
     split.invert_yaxis()
     split.set_xlabel("seconds (medians)")
@@ -442,32 +460,34 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9, help="timed rounds (default 9)")
     parser.add_argument("--cookie", default="gh:scientific-python/cookie",
                         help="cookie's copier source: gh:... or a clone")  # fmt: skip
-    parser.add_argument("--variants", default=",".join(VARIANTS),
-                        help=f"of {', '.join(VARIANTS)} (default: all)")  # fmt: skip
+    parser.add_argument("--variants", default=",".join(OURS),
+                        help=f"of {', '.join(OURS)} (default: all)")  # fmt: skip
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--keep", action="store_true", help="keep the projects")
     args = parser.parse_args()
     args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    if args.runs < 1 or not args.variants or not set(args.variants) <= set(VARIANTS):
-        parser.error(f"--runs must be >= 1 and --variants from {', '.join(VARIANTS)}")
+    if args.runs < 1 or not args.variants or not set(args.variants) <= set(OURS):
+        parser.error(f"--runs must be >= 1 and --variants from {', '.join(OURS)}")
     if not shutil.which(f"python{PYTHON}", path=ENV["PATH"]):
         sys.exit(f"python{PYTHON} is not on PATH: nox needs it for test-{PYTHON}.")
     args.tested_python = run(f"python{PYTHON}", "-VV", cwd=ROOT).strip()
     workdir = Path(tempfile.mkdtemp(prefix="wheelwright-bench-"))
     try:
         projects = setup(workdir, args)
+        args.nox_version = version_in(projects[0].nox, "nox")
         loads = bench(projects, args.runs, workdir)
     finally:
         if args.keep:
             print(f"Projects kept in {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    ratios = {p.name: paired(p, projects[-1]) for p in projects if p.ours}
-    found = targets(projects, ratios)
-    report(projects, ratios, found, args.runs)
+    cookie = next(p for p in projects if p.name == "cookie")
+    paired_ = {p.name: paired(p, cookie) for p in projects if p.ours}
+    found = targets(projects, paired_)
+    report(projects, paired_, found, args.runs, loads)
     args.output.mkdir(parents=True, exist_ok=True)
-    save(args.output / "latest.json", projects, ratios, found, args, loads)
-    chart(args.output / "latest.png", projects, ratios)
+    save(args.output / "latest.json", projects, paired_, found, args, loads)
+    chart(args.output / "latest.png", projects, paired_)
     print(f"\nWrote {args.output / 'latest.json'} and latest.png")
 
 

@@ -284,7 +284,8 @@ def ci_sessions(project: Path, python: str) -> list[str]:
     derived = [s["session"] for s in json.loads(listing.splitlines()[-1])]
     own = set(workflow["jobs"]) - {"sessions", "check", "check-every-os"}
     return [
-        s for s in [*derived, *sorted(own - set(NOT_RUN_HERE))]
+        s
+        for s in [*derived, *sorted(own - set(NOT_RUN_HERE))]
         if not s.startswith("test-") or s == f"test-{python}"
     ]
 

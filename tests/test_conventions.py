@@ -5,8 +5,7 @@ tag that build with the tag's version."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
+import re
 import sys
 import tarfile
 import tomllib
@@ -17,10 +16,7 @@ import yaml
 from helpers import (
     ROOT,
     git,
-    needs_symlinks,
     nox,
-    project_env,
-    require_python,
     run,
     tool,
 )
@@ -61,25 +57,16 @@ def test_sp_repo_review_finds_no_failure_in_the_template_repository() -> None:
     assert not failed, failed
 
 
-@needs_symlinks
-def test_noxfile_runs_with_only_uv(committed_project, tmp_path: Path) -> None:
-    # PATH: uv, git and one Python; no nox anywhere.
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for name, target in {
-        "uv": shutil.which("uv", path=str(Path(sys.executable).parent))
-        or shutil.which("uv"),
-        "git": shutil.which("git"),
-        "python3.11": require_python("3.11"),
-    }.items():
-        assert target, name
-        (bin_dir / name).symlink_to(target)
-    project = committed_project()
-    env = project_env(PATH=str(bin_dir))
-    listing = run(project / "noxfile.py", "--list", cwd=project, env=env).stdout
-    assert "test-3.11" in listing
-    listing = run("uv", "run", "noxfile.py", "--list", cwd=project, env=env).stdout
-    assert "docs" in listing
+@pytest.mark.parametrize("variant", ["pure", "c-extension"])
+def test_nox_list_gives_each_session_a_whole_sentence(render, variant: str) -> None:
+    # `nox --list` shows a docstring's first line: it must not stop mid-sentence.
+    project = render(variant=variant)
+    listing = nox(project, "--list").stdout
+    described = re.findall(r"(?m)^[*-] (\S+)(?: \[.*\])? -> (.*)$", listing)
+    assert {"lint", "build", "publish", "pythons"} <= {name for name, _ in described}
+    for name, description in described:
+        assert description.endswith("."), (name, description)
+        assert len(description) <= 80, (name, description)
 
 
 def test_pre_commit_runs_the_tools_at_the_locked_versions(committed_project) -> None:
@@ -121,7 +108,9 @@ def test_lint_fails_when_a_pre_commit_rev_leaves_the_lock(committed_project) -> 
     output = result.stdout + result.stderr
     assert result.returncode != 0
     # One line names the file, the hook's repository, the rev and the fix.
-    (line,) = [l for l in output.splitlines() if l.startswith(".pre-commit-config.yaml:")]
+    (line,) = [
+        l for l in output.splitlines() if l.startswith(".pre-commit-config.yaml:")
+    ]
     for part in ("https://github.com/astral-sh/ruff-pre-commit", "v0.12.0", f"v{ruff}"):
         assert part in line, line
 
@@ -148,8 +137,8 @@ def test_a_source_archive_of_a_tag_builds_with_the_tags_version(
 def test_contributing_guide_points_at_the_sessions(render) -> None:
     project = render()
     text = (project / "CONTRIBUTING.md").read_text()
-    for needle in ("uvx nox", "./noxfile.py", "uv.lock", "[project] dependencies"):
+    for needle in ("uv sync --only-group=nox", ".venv/bin/nox", '"nox[uv]"', "uv.lock"):
         assert needle in text
     readme = (project / "README.md").read_text()
     assert "### Dependencies" in readme
-    assert os.access(project / "noxfile.py", os.X_OK)
+    assert "[project] dependencies" in text

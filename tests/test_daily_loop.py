@@ -11,7 +11,11 @@ tested by `nox -s build` (test_build_tests_the_wheel_*).
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -60,12 +64,20 @@ def test_a_module_added_deleted_and_renamed_is_seen_at_once(committed_project) -
     project = committed_project()
     nox(project, "-s", SESSION)
     write(project / PACKAGE / "extra.py", "ANSWER = 42\n")
-    add_test(project, "extra", "    from my_package.extra import ANSWER\n    assert ANSWER == 42\n")
+    add_test(
+        project,
+        "extra",
+        "    from my_package.extra import ANSWER\n    assert ANSWER == 42\n",
+    )
     passes(project, "extra")
     (project / PACKAGE / "extra.py").rename(project / PACKAGE / "renamed.py")
     assert "No module named 'my_package.extra'" in fails(project)  # its .pyc stays
     (project / "tests" / "test_extra.py").unlink()
-    add_test(project, "renamed", "    from my_package.renamed import ANSWER\n    assert ANSWER == 42\n")
+    add_test(
+        project,
+        "renamed",
+        "    from my_package.renamed import ANSWER\n    assert ANSWER == 42\n",
+    )
     passes(project, "renamed")
     (project / PACKAGE / "renamed.py").unlink()
     assert "No module named 'my_package.renamed'" in fails(project)
@@ -110,7 +122,9 @@ def test_a_static_version_bump_changes_the_version(committed_project) -> None:
     project = committed_project(versioning="static")
     nox(project, "-s", SESSION)
     pyproject = project / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('version = "0.1.0"', 'version = "0.2.0"'))
+    pyproject.write_text(
+        pyproject.read_text().replace('version = "0.1.0"', 'version = "0.2.0"')
+    )
     version_test(project, "0.2.0")
     passes(project, "version")
 
@@ -135,7 +149,11 @@ def test_a_header_edited_added_and_deleted_is_compiled_again(committed_project) 
     write(header, "#define CLAMP_VALUE 42.0\n")
     core.write_text(
         core.read_text()
-        .replace("#include <Python.h>\n", '#include <Python.h>\n#include "clamp_value.h"\n', 1)
+        .replace(
+            "#include <Python.h>\n",
+            '#include <Python.h>\n#include "clamp_value.h"\n',
+            1,
+        )
         .replace(CLAMP, "return PyFloat_FromDouble(CLAMP_VALUE);")
     )
     assert "assert 42.0 == " in output(nox(project, "-s", SESSION, check=False))
@@ -163,20 +181,43 @@ def test_a_python_path_left_in_the_shell_never_changes_what_is_tested(
     assert "tests/test_not_foreign.py ." in printed, printed
 
 
+def test_an_index_set_in_the_shell_is_honoured(committed_project) -> None:
+    # A company mirror is set on purpose: the sessions resolve through it. An
+    # index nobody answers at proves that uv was pointed at it.
+    project = committed_project()
+    (project / "pyproject.toml").write_text(
+        (project / "pyproject.toml")
+        .read_text()
+        .replace('test = ["pytest>=8.3"', 'test = ["pytest>=8.3", "iniconfig>=2"')
+    )
+    env = project_env(UV_DEFAULT_INDEX="http://127.0.0.1:9/simple", UV_OFFLINE="0")
+    result = nox(project, "-R", "-s", SESSION, env=env, check=False)
+    assert result.returncode != 0
+    assert "127.0.0.1:9" in output(result)
+
+
 def test_a_traceback_names_the_source_file(committed_project) -> None:
     project = committed_project()
     text_py = project / PACKAGE / "text.py"
-    write(text_py, text_py.read_text() + '\n\ndef boom() -> None:\n    raise ValueError("boom")\n')
+    write(
+        text_py,
+        text_py.read_text() + '\n\ndef boom() -> None:\n    raise ValueError("boom")\n',
+    )
     add_test(project, "boom", "    from my_package.text import boom\n\n    boom()\n")
     printed = output(nox(project, "-s", SESSION, check=False))
-    assert f"{project / PACKAGE / 'text.py'}:" in printed or "src/my_package/text.py:" in printed, printed
+    assert (
+        f"{project / PACKAGE / 'text.py'}:" in printed
+        or "src/my_package/text.py:" in printed
+    ), printed
     assert "site-packages/my_package" not in printed
 
 
 def test_a_wrong_docstring_example_fails_the_test_session(committed_project) -> None:
     project = committed_project()
     text_py = project / PACKAGE / "text.py"
-    text_py.write_text(text_py.read_text().replace("    'hello-world'\n", "    'Hello-World'\n", 1))
+    text_py.write_text(
+        text_py.read_text().replace("    'hello-world'\n", "    'Hello-World'\n", 1)
+    )
     printed = output(nox(project, "-s", SESSION, check=False))
     assert "[doctest] my_package.text.slugify" in printed, printed
     assert "Expected:\n    'Hello-World'\nGot:\n    'hello-world'" in printed
@@ -185,7 +226,9 @@ def test_a_wrong_docstring_example_fails_the_test_session(committed_project) -> 
 # --- the wheel, tested where it is built ----------------------------------------
 
 
-def test_build_tests_the_wheel_from_outside_the_tree(committed_project, tmp_path: Path) -> None:
+def test_build_tests_the_wheel_from_outside_the_tree(
+    committed_project, tmp_path: Path
+) -> None:
     project = committed_project()
     where = tmp_path / "where.txt"
     add_test(project, "where", (
@@ -203,12 +246,18 @@ def test_build_tests_the_wheel_from_outside_the_tree(committed_project, tmp_path
     assert "--validate-record=all" in output(result)
 
 
-def test_build_names_a_module_the_tests_need_and_the_wheel_lacks(committed_project) -> None:
+def test_build_names_a_module_the_tests_need_and_the_wheel_lacks(
+    committed_project,
+) -> None:
     project = committed_project()
     with (project / ".gitignore").open("a") as gitignore:
         gitignore.write("/src/my_package/generated.py\n")  # hatchling leaves it out
     write(project / PACKAGE / "generated.py", "VALUE = 1\n")
-    add_test(project, "generated", "    from my_package.generated import VALUE\n    assert VALUE == 1\n")
+    add_test(
+        project,
+        "generated",
+        "    from my_package.generated import VALUE\n    assert VALUE == 1\n",
+    )
     git_commit_all(project, "A generated module")
     nox(project, "-s", SESSION)  # the editable tree has it
     result = nox(project, "-s", "build", check=False)
@@ -229,3 +278,38 @@ def test_build_uses_the_locked_backend(committed_project) -> None:
     with zipfile.ZipFile(wheel) as archive:
         name = next(n for n in archive.namelist() if n.endswith(".dist-info/WHEEL"))
         assert "Generator: hatchling 1.27.0" in archive.read(name).decode()
+
+
+# nox as a terminal starts it: Ctrl-C raises KeyboardInterrupt (a process
+# started in the background inherits SIGINT ignored).
+NOX_IN_A_TERMINAL = (
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler);"
+    "runpy.run_module('nox', run_name='__main__')"
+)
+
+
+@pytest.mark.parametrize("session", [SESSION, "build"])
+def test_ctrl_c_ends_with_noxs_own_line(committed_project, session: str) -> None:
+    # Ctrl-C reaches the whole foreground process group, as a terminal sends it:
+    # here while the tests run (in `build`, on the wheel, inside our own code).
+    project = committed_project()
+    add_test(project, "slow", "    import time\n\n    time.sleep(60)\n")
+    git_commit_all(project, "A slow test")
+    child = subprocess.Popen(
+        [sys.executable, "-c", NOX_IN_A_TERMINAL, "-s", session],
+        cwd=project, env=project_env(), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    assert child.stdout
+    printed = b""
+    while b"test_slow.py " not in printed:  # pytest is in the slow test
+        chunk = os.read(child.stdout.fileno(), 4096)
+        assert chunk, printed.decode()
+        printed += chunk
+    time.sleep(1)
+    os.killpg(child.pid, signal.SIGINT)
+    printed += child.stdout.read()
+    assert child.wait(timeout=120) != 0
+    said = printed.decode()
+    assert f"nox > Session {session} interrupted." in said, said
+    assert "Traceback" not in said, said

@@ -12,18 +12,22 @@ helpers.require_python), so CI can never pass by skipping.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import render_project
+from conftest import Render, render_project
 from helpers import (
     FREE_THREADED_PYTHONS,
     SUPPORTED_PYTHONS,
     git_commit_all,
     interpreters,
     nox,
+    project_env,
     require_python,
+    run,
 )
 
 pytestmark = pytest.mark.e2e
@@ -93,4 +97,23 @@ def test_tests_pass_on_every_interpreter(
     else:
         suffix = f"cpython-{python.replace('.', '')}"
     compiled_here = [p.name for p in (path / "src" / "my_package").glob("_core.*")]
-    assert any(re.fullmatch(rf"_core\.{suffix}(-[\w-]+)?\.(so|pyd)", n) for n in compiled_here), compiled_here
+    assert any(
+        re.fullmatch(rf"_core\.{suffix}(-[\w-]+)?\.(so|pyd)", n) for n in compiled_here
+    ), compiled_here
+
+
+def test_the_project_finds_every_python_this_suite_finds(render: Render) -> None:
+    # The suite's discovery (helpers.interpreters: PATH, pyenv's versions, uv's
+    # Pythons) and the project's (nox on PATH, tools/install.py's pyenv links,
+    # uv) held equal: run without the suite's folder of links on PATH.
+    path = render()
+    git_commit_all(path)
+    env = project_env()
+    env["PATH"] = env["PATH"].split(os.pathsep, 1)[1]  # drop pythons_dir()
+    result = run(
+        sys.executable, "-m", "nox", "-s", "test", "--", "--collect-only", "-q",
+        cwd=path, env=env, check=False,
+    )  # fmt: skip
+    ran = set(re.findall(r"(?m)^nox > \* test-(\S+): success", result.stderr))
+    wanted = {v for v in SUPPORTED_PYTHONS + FREE_THREADED_PYTHONS if v != "3.13t"}
+    assert ran == wanted & set(interpreters()), result.stderr

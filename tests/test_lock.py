@@ -182,7 +182,11 @@ def wheel_metadata(wheel: Path) -> email.message.Message:
 def test_a_build_system_group_that_differs_from_requires_is_refused(
     locked_project: Path,
 ) -> None:
-    edit(locked_project / "pyproject.toml", '    "hatch-vcs>=0.5",\n]\n# What CI', "]\n# What CI")
+    edit(
+        locked_project / "pyproject.toml",
+        '    "hatch-vcs>=0.5",\n]\n# What CI',
+        "]\n# What CI",
+    )
     result = nox(locked_project, "-s", "lint", check=False)
     assert result.returncode != 0
     assert (
@@ -229,7 +233,9 @@ def test_a_version_read_from_a_variable_named_in_the_cache_keys_is_rebuilt(
     git_commit_all(locked_project, "Version from the environment")
     for number in ("1.0", "2.0"):
         env = project_env(RELEASE_NUMBER=number)
-        assert "test_version.py ." in output(nox(locked_project, "-R", "-s", SESSION, env=env))
+        assert "test_version.py ." in output(
+            nox(locked_project, "-R", "-s", SESSION, env=env)
+        )
 
 
 def test_a_repository_without_a_commit_yet_is_built_and_tested(render) -> None:
@@ -364,7 +370,9 @@ def test_build_tests_the_wheel_users_get_with_every_file_it_ships(
     result = nox(locked_project, "-s", "build", check=False)
     if name_of(place) in LOST_IN_THE_SDIST:
         assert result.returncode != 0, output(result)
-        assert "FAILED ../../../tests/test_data.py::test_data_is_the_source" in output(result)
+        assert "FAILED ../../../tests/test_data.py::test_data_is_the_source" in output(
+            result
+        )
         assert "The tests fail on my_package-" in output(result)
         assert not (locked_project / "dist").exists()
     else:
@@ -467,7 +475,11 @@ def test_a_session_asked_for_by_name_fails_when_its_python_is_missing(
 ) -> None:
     project = committed_project()
     env = pythons_only(tmp_path / "bin", "3.11")
-    for asked in (["-s", "test-3.12"], ["-s", SESSION, "test-3.12"], ["-t", "ci-every-os"]):
+    for asked in (
+        ["-s", "test-3.12"],
+        ["-s", SESSION, "test-3.12"],
+        ["-t", "ci-every-os"],
+    ):
         result = nox(project, *asked, check=False, env=env)
         assert result.returncode != 0, output(result)
         assert "Python interpreter 3.12 not found" in output(result)
@@ -485,7 +497,9 @@ def test_an_unselected_pyenv_python_is_found_and_tested(
     (pyenv / "versions" / "3.12.99" / "bin" / "python3.12").symlink_to(python)
     shims = tmp_path / "shims"
     shims.mkdir()
-    (shims / "python3.12").write_text("#!/bin/sh\necho 'pyenv: python3.12: command not found' >&2\nexit 127\n")
+    (shims / "python3.12").write_text(
+        "#!/bin/sh\necho 'pyenv: python3.12: command not found' >&2\nexit 127\n"
+    )
     (shims / "python3.12").chmod(0o755)
     project = committed_project()
     env = pythons_only(tmp_path / "bin", "3.11")

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import sys
+import tarfile
+from pathlib import Path
+
 import pytest
-from helpers import nox, output
+from helpers import nox, output, run
 
 pytestmark = pytest.mark.e2e
 
@@ -56,7 +61,8 @@ def test_coverage_has_its_own_session_and_reports_against_src(
     (row,) = (
         line
         for line in report.splitlines()
-        if line.startswith("src/my_package/text.py ") and "%" in line
+        # the report's row, not the progress line of the doctests in text.py
+        if re.match(r"src/my_package/text\.py +\d", line)
     )
     assert row.split()[-1] == str(unrun), report  # the Missing column
     assert "site-packages" not in report
@@ -83,3 +89,21 @@ def test_bare_nox_runs_lint_test_typecheck_but_never_build(committed_project) ->
     }
     assert {"build", "publish_test", "publish"} <= skipped
     assert not any(s.startswith(("build", "publish", "wheels")) for s in selected)
+
+
+def test_the_sdist_holds_the_package_its_tests_and_docs_not_the_machinery(
+    committed_project, tmp_path: Path
+) -> None:
+    project = committed_project()
+    run(sys.executable, "-m", "uv", "build", "--sdist", "--quiet", "--out-dir",
+        tmp_path, cwd=project)  # fmt: skip
+    (sdist,) = tmp_path.glob("*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = {n.partition("/")[2] for n in archive.getnames()}
+    tops = {name.split("/")[0] for name in names if name}
+    assert {"src", "tests", "docs", "pyproject.toml", "README.md", "LICENSE",
+            "CHANGELOG.md", "PKG-INFO"} <= tops  # fmt: skip
+    machinery = {".github", "tools", "noxfile.py", "uv.lock", ".copier-answers.yml",
+                 ".pre-commit-config.yaml", ".readthedocs.yaml"}  # fmt: skip
+    assert not tops & machinery
+    assert sdist.stat().st_size < 40_000  # it was 198 kB with uv.lock in it

@@ -244,8 +244,13 @@ def test_messages_after_copy_and_update_fit_80_columns(
             template_snapshot, tmp_path, variant
         ).splitlines():
             assert len(line) <= WIDTH, f"{variant}: {line!r}"
-    update_message = copier_yml()["_message_after_update"]
-    for line in render_help(update_message, project_name="my-package").splitlines():
+    config = copier_yml()
+    update_message = render_help(
+        config["_message_after_update"],
+        project_name="my-package",
+        retired_files=config["retired_files"]["default"],
+    )
+    for line in update_message.splitlines():
         assert len(line) <= WIDTH, line
 
 
@@ -342,13 +347,22 @@ def test_message_after_copy_says_what_each_variants_build_makes(
     assert "`nox -s build` puts the sdist in dist/" in c_extension
     assert "`nox -s wheels`" in c_extension
     for message in (pure, c_extension):
-        # nox with nothing installed but Python: uv, pipx, or a venv of its own.
-        assert "uvx nox" in message
-        assert "pipx run nox" in message
-        assert "python3 -m venv" in message
+        # nox into .venv, with uv or with only Python; then nox itself, started
+        # once (test_render runs these steps as written).
         steps = numbered_steps(message)
+        assert steps[2:4] == ["uv sync --only-group=nox", ".venv/bin/nox"]
+        assert (
+            'python3 -m venv .venv && .venv/bin/python -m pip install "nox[uv]"'
+            in message
+        )
         # Commit after the first nox run, so that the uv.lock it writes is in
         # the first push.
-        assert [s.split()[0] for s in steps] == ["cd", "git", "uvx", "git", "Push"]
-        assert steps[2] == "uvx nox"
-        assert steps[3].startswith("git add -A && git commit")
+        assert [s.split()[0] for s in steps] == [
+            "cd",
+            "git",
+            "uv",
+            ".venv/bin/nox",
+            "git",
+            "Push",
+        ]
+        assert steps[4].startswith("git add -A && git commit")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import email
-import json
 import itertools
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -25,6 +26,7 @@ from helpers import (
     project_env,
     require_python,
     run,
+    tool,
     venv_python,
 )
 from questionnaire import (
@@ -358,19 +360,39 @@ def test_lint_passes_for_every_min_python(render: Render, min_python: str) -> No
 
 
 @pytest.mark.e2e
-def test_the_steps_after_copy_commit_the_project_and_nothing_nox_leaves_behind(
-    template_snapshot: Path, tmp_path: Path
+@pytest.mark.parametrize("machine", ["python-and-git", "uv"])
+def test_the_steps_after_copy_work_as_written_and_commit_nothing_nox_leaves(
+    template_snapshot: Path, tmp_path: Path, machine: str
 ) -> None:
+    # A machine with only Python and git on PATH (and bash), or with uv too:
+    # each of the message's steps runs as written, the bare nox included.
     message = message_after_copy(template_snapshot, tmp_path, "pure")
     project = tmp_path / "pure" / "my-package"
-    init, first_nox, commit = numbered_steps(message)[1:4]  # after cd, before push
-    # This suite's nox, and not every Python's test session: the same files.
-    our_nox = f"{sys.executable} -m nox -s lint typecheck"
-    for step in (init, first_nox.replace("uvx nox", our_nox), commit):
-        run("bash", "-c", step, cwd=project)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("python3", "git", *(["uv"] if machine == "uv" else [])):
+        found = tool("uv") if name == "uv" else shutil.which(name)
+        assert found, name
+        (bin_dir / name).symlink_to(found)
+    env = project_env(PATH=f"{bin_dir}{os.pathsep}/bin")
+    steps = numbered_steps(message)[1:5]  # after cd, before push
+    if machine == "python-and-git":
+        steps[1] = re.findall(r"(?m)^ +(python3 -m venv .*)$", message)[0]
+    printed = ""
+    for step in steps:
+        result = run("bash", "-c", step, cwd=project, env=env)
+        printed += result.stdout + result.stderr
+    assert "Session lint was successful" in printed
+    assert "Session docs was successful" in printed
+    assert "Traceback" not in printed
     assert run("git", "status", "--porcelain", cwd=project).stdout == ""
     committed = run("git", "ls-files", cwd=project).stdout.splitlines()
-    assert "pyproject.toml" in committed
-    assert not [
-        f for f in committed if f.startswith((".nox/", ".mypy_cache/", ".ruff_cache/"))
-    ]
+    assert {"pyproject.toml", "uv.lock"} <= set(committed)
+    assert not [f for f in committed if f.startswith(IGNORED)], committed
+    # Later runs keep the tree clean too: git never sees the docs' HTML.
+    nox_bin = project / ".venv" / "bin" / "nox"
+    run(nox_bin, "-R", "-s", "docs", cwd=project, env=env)
+    assert run("git", "status", "--porcelain", cwd=project).stdout == ""
+
+
+IGNORED = (".nox/", ".venv/", ".mypy_cache/", ".ruff_cache/", "docs/_build/", "dist/")

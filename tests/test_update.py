@@ -390,7 +390,8 @@ def test_inline_markers_fail_lint_before_any_tool_runs(
     output = lint.stdout + lint.stderr
     assert lint.returncode != 0
     assert "CHANGELOG.md:" in output
-    assert "nox > ruff" not in output and "Found " not in output, output
+    assert "nox > ruff" not in output, output
+    assert "Found " not in output, output
 
 
 def test_markers_in_the_noxfile_are_named_by_the_message_after_the_update(
@@ -401,7 +402,9 @@ def test_markers_in_the_noxfile_are_named_by_the_message_after_the_update(
     edit(project / "noxfile.py", "# ///\n", "# ///\n# The user's note at the top.\n")
     git_commit_all(project, "A note in the noxfile")
     result = timed_update(project, "--conflict", "inline")
-    assert "noxfile.py" in run("git", "diff", "--check", cwd=project, check=False).stdout
+    assert (
+        "noxfile.py" in run("git", "diff", "--check", cwd=project, check=False).stdout
+    )
     said = " ".join(result.stderr.split())
     assert "`git diff --check` lists each file with conflict markers" in said
     assert "unless the noxfile itself holds markers: then only git can" in said
@@ -770,7 +773,9 @@ def rendered_paths(template: Path, destination: Path, **answers: Any) -> set[str
 
 
 def retired_files() -> dict[str, str]:
-    return load_copier_yml((ROOT / "copier.yml").read_text())["retired_files"]["default"]
+    return load_copier_yml((ROOT / "copier.yml").read_text())["retired_files"][
+        "default"
+    ]
 
 
 def test_only_machinery_is_retired_and_each_retired_file_is_named(
@@ -811,7 +816,10 @@ def test_only_machinery_is_retired_and_each_retired_file_is_named(
 def newest_commit_with(path: str) -> str:
     """The newest commit whose template renders a file at this path."""
     for commit in template_commits():
-        if path in git(ROOT, "ls-tree", "-r", "--name-only", commit, "template").split():
+        if (
+            path
+            in git(ROOT, "ls-tree", "-r", "--name-only", commit, "template").split()
+        ):
             return commit
     pytest.fail(f"no commit of {ROOT} has template/{path}")
 
@@ -872,6 +880,24 @@ def test_an_answer_change_keeps_the_users_lines_in_gitattributes(
     text = gitattributes.read_text()
     assert user_line in text
     assert "export-subst" not in text or "<<<<<<<" in text, text
+
+
+def test_an_answer_change_that_deletes_a_users_file_names_it_and_its_lines(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    project = render_at(template_repo, tmp_path / "project", NEW, variant="c-extension")
+    core = project / "src" / MODULE / "_core.c"
+    core.write_text(core.read_text() + "/* the user's own line */\n")
+    git_commit_all(project, "My C code")
+    result = timed_update(project, "--data", "variant=pure")
+    said = " ".join(result.stderr.split())
+    deleted = run("git", "status", "--porcelain", cwd=project).stdout
+    # The message says how to see each deleted file and its lines; git does.
+    assert "`git status` lists each as deleted" in said, said
+    assert f" D src/{MODULE}/_core.c" in deleted.splitlines(), deleted
+    assert "`git diff HEAD -- <file>` shows its lines" in said, said
+    lines = run("git", "diff", "HEAD", "--", f"src/{MODULE}/_core.c", cwd=project)
+    assert "-/* the user's own line */" in lines.stdout
 
 
 # --- the README's own commands ------------------------------------------------------
