@@ -84,6 +84,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if (fault := self.proxy._outcome()) == "reset":
             # Read half the upload, then drop the connection with a RST.
             head = self.rfile.read(length // 2)
+            if _uploaded_file_name(head) == "?":  # the metadata fields came first
+                head += self.rfile.read(length - length // 2 - 1)
             self.proxy.uploads.append((_uploaded_file_name(head), "reset"))
             self.connection.setsockopt(
                 socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)

@@ -80,11 +80,12 @@ def mask(text: str) -> str:
 def main(args: list[str]) -> int:
     if args[:1] == ["record"] and args[1:] in (["build"], ["wheels"]):
         return record(args[1])
+    usage = "usage: publish.py testpypi|pypi [--yes] | record build|wheels"
     if {"-h", "--help"} & set(args):
-        print(__doc__)
+        print(f"{usage}\n\n{__doc__}")
         return 0
     if args[:1] not in (["testpypi"], ["pypi"]) or set(args[1:]) - {"--yes"}:
-        sys.exit("usage: tools/publish.py testpypi|pypi [--yes] | record build|wheels")
+        sys.exit(usage)
     try:
         return publish(args[0], confirmed="--yes" in args)
     except Refusal as refused:
