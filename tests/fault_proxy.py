@@ -3,7 +3,11 @@
 Every request is passed to the index, except the uploads (POSTs) after the
 first `passes`: those get the fault, as a real index or network sometimes
 gives it mid-release. A status code (400, 403, 503) is answered with that
-status; "reset" drops the connection (TCP RST) in the middle of the upload.
+status; "reset" drops the connection (TCP RST) in the middle of the upload;
+"hang" holds the upload unanswered (for a Ctrl-C); "attestations" answers 400
+to an upload that carries PEP 740 attestations, as TestPyPI has done.
+Reads (GETs) after `reads_pass` uploads get `read_fault`: "cut" sends half the
+index's answer and closes the connection, "malformed" answers invalid JSON.
 Only the standard library, and only 127.0.0.1.
 """
 
@@ -34,8 +38,11 @@ class FaultProxy:
     upstream: str  # the index's URL, http://127.0.0.1:PORT/
     fault: int | str | None = None  # None: pass everything
     passes: int = 1  # uploads passed before the fault starts
+    read_fault: str | None = None  # "cut" or "malformed": the index's answers
+    reads_pass: int = 0  # uploads passed before reads get the read_fault
     url: str = ""
     uploads: list[tuple[str, str]] = field(default_factory=list)  # (file, outcome)
+    hung: threading.Event = field(default_factory=threading.Event)  # set: let go
 
     def _outcome(self) -> int | str | None:
         uploads_so_far = len(self.uploads)
@@ -55,13 +62,30 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass  # quiet: the tests read `uploads`
 
     def do_GET(self) -> None:
+        passed = sum(outcome == "passed" for _, outcome in self.proxy.uploads)
+        if self.proxy.read_fault and passed >= self.proxy.reads_pass:
+            self._answer_badly(self.proxy.read_fault)
+            return
         self._forward(b"")
+
+    def _answer_badly(self, fault: str) -> None:
+        payload = b'{"meta": {"api-version": "1.1"}, "name": "my-package", "files": ['
+        self.send_response(200, "OK")
+        self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
+        length = len(payload) * (2 if fault == "cut" else 1)  # cut: half sent
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+        self.wfile.write(payload)
+        self.wfile.flush()
+        self.close_connection = True
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
         if (fault := self.proxy._outcome()) == "reset":
             # Read half the upload, then drop the connection with a RST.
             head = self.rfile.read(length // 2)
+            if _uploaded_file_name(head) == "?":  # the metadata fields came first
+                head += self.rfile.read(length - length // 2 - 1)
             self.proxy.uploads.append((_uploaded_file_name(head), "reset"))
             self.connection.setsockopt(
                 socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
@@ -71,6 +95,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length)
         name = _uploaded_file_name(body)
+        if fault == "hang":
+            self.proxy.uploads.append((name, "hang"))
+            self.proxy.hung.wait(timeout=120)
+            return
+        if fault == "attestations":
+            fault = 400 if b'name="attestations"' in body else None
         if isinstance(fault, int):
             self.proxy.uploads.append((name, str(fault)))
             reason = REASONS.get(fault, "injected fault")
@@ -126,6 +156,7 @@ def fault_proxy(
     try:
         yield proxy
     finally:
+        proxy.hung.set()
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)

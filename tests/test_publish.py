@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 import zipfile
 from base64 import urlsafe_b64encode
 from collections.abc import Callable
@@ -147,7 +148,7 @@ def publish(
     **env: str,
 ) -> Result:  # fmt: skip
     return nox(project, "-s", session, "--", *args, check=False,
-               env=project_env(**index.twine_env(url), **env))  # fmt: skip
+               env=project_env(**(index.twine_env(url) | env)))  # fmt: skip
 
 
 def session_args(session: str) -> tuple[str, ...]:
@@ -305,18 +306,16 @@ def test_a_version_already_published_is_nothing_to_do(
 
 FAULT_MESSAGES = {  # our one line for each fault, what happened and what to do
     400: (
-        f"the index rejected {SDIST} (400 Bad Request: injected fault (the index "
-        "rejected this file)). Fix what it names (and build again if that changes "
-        "the files)."
+        f"the index rejected {SDIST} (Server returned status code 400 Bad Request. "
+        "Server says: 400 Bad Request: injected fault (the index rejected this "
+        "file)). Fix what it says (and build again if that changes the files)."
     ),
     503: (
-        f"the index failed while receiving {SDIST} (503 Service Unavailable: "
-        "injected fault). That is on the index's side: wait a little."
+        f"the index failed while receiving {SDIST} (Server returned status code 503 "
+        "Service Unavailable. Server says: 503 Service Unavailable: injected "
+        "fault). That is on the index's side: wait a little."
     ),
-    "reset": (
-        f"the connection to the index at {{url}} broke while sending {SDIST} "
-        "(ConnectionError: ('Connection aborted.', "
-    ),
+    "reset": f"the connection to {{url}} broke while sending {SDIST} (",
 }
 
 
@@ -341,9 +340,10 @@ def test_an_upload_cut_short_says_what_reached_the_index_and_a_rerun_finishes_it
         assert (f"Run `nox -s {session}` again (in CI, re-run the {session} job) to "
                 "finish the release") in printed  # fmt: skip
         assert "Nothing was uploaded" not in printed
-        # twine's own output is there too, below our message.
+        assert printed.count("Not published completely") == 1
+        # uv's own output is there too, below our message.
         assert printed.index("Not published completely") < printed.index(
-            "twine upload said:"
+            "uv publish said:"
         )
 
         proxy.fault = None  # the index is fine again
@@ -384,8 +384,10 @@ def test_refused_credentials_are_named_with_what_to_check(
         result = publish(project, index, "publish_test", url=proxy.url)
     printed = output(result)
     assert result.returncode != 0, printed
-    assert "the index refused the credentials (403 Forbidden: injected fault" in printed
-    assert "Check the API token: TWINE_USERNAME=__token__ and TWINE_PASSWORD" in printed
+    assert ("the index refused the credentials (Server returned status code 403 "
+            "Forbidden. Server says: 403 Forbidden: injected fault") in printed  # fmt: skip
+    assert ("Check the API token: UV_PUBLISH_TOKEN, or TWINE_USERNAME=__token__ and "
+            "TWINE_PASSWORD") in printed  # fmt: skip
     assert "None of them reached the index: nothing was uploaded." in printed
     assert index.files() == set()
 
@@ -402,7 +404,7 @@ def test_an_unreachable_index_is_named_before_anything_is_sent(
     }[where]
     result = publish(project, index, session, *session_args(session), url=unreachable)
     assert_refused(result, index, {},
-                   f"could not reach the index at {unreachable}simple/my-package/",
+                   f"could not read the index at {unreachable}simple/ (",
                    "Check the network and TWINE_REPOSITORY_URL")  # fmt: skip
 
 
@@ -460,18 +462,23 @@ def break_the_zip(project: Path, tmp_path: Path) -> str:
 
 CONTENT_REFUSALS = {
     replace_with_build_of_another_version: (
-        "its METADATA says my-package 1.0.1: a renamed file? Build again: nox -s build."
+        "its METADATA and WHEEL say my-package 1.0.1, py3-none-any: a renamed "
+        "file? Build again: nox -s build."
     ),
     add_a_file_after_the_build: (
-        "holds my_package/extra.py, which its RECORD does not list. Build again"
+        "installer says my_package/extra.py is not mentioned in RECORD. Build again"
     ),
     change_a_file_after_the_build: (
-        "my_package/text.py: sha256 or size differs from its RECORD. Build again"
+        "installer says hash / size of my_package/text.py didn't match RECORD. "
+        "Build again"
     ),
     forge_an_sdist: (
         "has no my_package-1.0.0/pyproject.toml, which every sdist has. Build again"
     ),
-    retag_the_wheel: "its WHEEL file says py3-none-any: a renamed file? Build again",
+    retag_the_wheel: (
+        "its METADATA and WHEEL say my-package 1.0.0, py3-none-any: a renamed file? "
+        "Build again"
+    ),
     break_the_zip: "is not a valid wheel (a zip archive): File is not a zip file. "
     "Build again: nox -s build.",
 }
@@ -503,7 +510,7 @@ def misnamed(name: str, expected: str) -> str:
         ("my-package-1.0.0.tar.gz",
          misnamed("my-package-1.0.0.tar.gz", "my_package-1.0.0.tar.gz")),
         ("my_package-0.9.0-py3-none-any.whl",
-         "dist/ holds more than one version of my-package (0.9.0, 1.0.0)"),
+         "dist/: holds more than one version of my-package (0.9.0, 1.0.0)"),
         ("other_thing-1.0.0-py3-none-any.whl",
          "other_thing-1.0.0-py3-none-any.whl: is not a wheel or sdist of my-package"),
     ],
@@ -657,9 +664,9 @@ def test_refuses_when_another_build_of_the_version_is_on_the_index(
     git(project, "tag", "--force", "v1.0.0")
     nox(project, "-s", "build")
     result = publish(project, index, session, *session_args(session))
-    assert_refused(result, index, before, f"{WHEEL}: a different build of my-package "
-                   "1.0.0 is already on the index (sha256 ", "An index never replaces "
-                   "a file: bump the version and build again")  # fmt: skip
+    assert_refused(result, index, before, f"{WHEEL}: a different build of this "
+                   "version is already on the index (sha256 ", "An index never "
+                   "replaces a file: bump the version and build again")  # fmt: skip
 
 
 # --- what a release needs besides right files --------------------------------
@@ -715,7 +722,7 @@ def test_refuses_a_missing_dist(
     shutil.rmtree(project / "dist")
     result = publish(project, index, session, "--yes")
     assert_refused(
-        result, index, {}, "dist/ is missing or empty. Build first: nox -s build"
+        result, index, {}, "dist/: is missing or empty. Build first: nox -s build"
     )
 
 
@@ -723,7 +730,7 @@ def test_refuses_an_empty_dist(project: Path, index: PackageIndex) -> None:
     for path in (project / "dist").iterdir():
         path.unlink()
     result = publish(project, index, "publish_test")
-    assert_refused(result, index, {}, "dist/ is missing or empty")
+    assert_refused(result, index, {}, "dist/: is missing or empty")
 
 
 @pytest.mark.parametrize("session", SESSIONS)
@@ -785,7 +792,7 @@ def test_publish_refuses_a_dirty_tree(project: Path, index: PackageIndex) -> Non
     readme.write_text(readme.read_text() + "\nAn uncommitted line.\n")
     result = publish(project, index, "publish", "--yes")
     assert_refused(
-        result, index, {}, "the git tree has uncommitted changes", "M README.md"
+        result, index, {}, "the git tree: has uncommitted changes", "M README.md"
     )
 
 
@@ -833,14 +840,14 @@ def test_publish_asks_when_ci_is_set_to_false(
 def test_publish_in_ci_never_prompts(project: Path, index: PackageIndex) -> None:
     result = publish(project, index, "publish", CI="true")
     assert_published(result, project, index)
-    assert "Type 'yes'" not in result.stdout
+    assert "Type yes" not in result.stdout
 
 
 @pytest.mark.parametrize(
     ("answer", "outcome", "files_uploaded"),
     [
         ("yes", "Published my-package 1.0.0", 2),
-        ("no", "Not published: not confirmed.", 0),
+        ("no", "publishing to PyPI: not confirmed.", 0),
     ],
 )
 @needs_a_pty
@@ -852,7 +859,7 @@ def test_publish_asks_and_uploads_only_after_yes(
                           env=env, encoding="utf-8", timeout=120)  # fmt: skip
     try:
         child.expect("Upload these files to")
-        child.expect("Type 'yes' to upload: ")
+        child.expect("Type yes to upload, anything else to stop: ")
         assert index.files() == set()  # nothing leaves before the answer
         child.sendline(answer)
         child.expect(outcome)
@@ -863,13 +870,185 @@ def test_publish_asks_and_uploads_only_after_yes(
     assert len(index.files()) == files_uploaded
 
 
-def test_publish_in_github_actions_without_an_oidc_token_uploads_nothing(
+def test_publish_in_github_actions_without_a_token_uses_oidc_and_sends_nothing(
     project: Path, index: PackageIndex
 ) -> None:
-    # As in a workflow whose publish job lacks `id-token: write`.
-    result = publish(project, index, "publish", GITHUB_ACTIONS="true")
-    assert_refused(result, index, {}, "could not sign the PEP 740 attestations")
-    assert "Type 'yes'" not in result.stdout
+    # As in a workflow whose publish job lacks `id-token: write`: uv's trusted
+    # publishing finds no OIDC token, in the dry run, before anything is sent.
+    env = project_env(GITHUB_ACTIONS="true",
+                      TWINE_REPOSITORY_URL=index.url)  # and no token  # fmt: skip
+    result = nox(project, "-s", "publish", check=False, env=env)
+    assert_refused(result, index, {}, "no token from trusted publishing",
+                   "The job needs `permissions: id-token: write`")  # fmt: skip
+    assert "Type yes" not in result.stdout
+
+
+def test_without_a_token_nothing_is_tried(project: Path, index: PackageIndex) -> None:
+    env = project_env(TWINE_REPOSITORY_URL=index.url)  # no TWINE_PASSWORD, no UV_*
+    result = nox(project, "-s", "publish_test", check=False, env=env)
+    assert_refused(result, index, {}, "uv publish: has no API token for this index. "
+                   "Set UV_PUBLISH_TOKEN, or TWINE_USERNAME=__token__ and TWINE_PASSWORD")  # fmt: skip
+
+
+@pytest.mark.parametrize("session", SESSIONS)
+def test_in_github_actions_a_token_given_is_used_instead_of_oidc(
+    project: Path, index: PackageIndex, session: str
+) -> None:
+    # How a local workflow runner calls the publish jobs: a token, a local index.
+    result = publish(project, index, session, GITHUB_ACTIONS="true", CI="true")
+    assert_published(result, project, index)
+
+
+def test_publish_test_never_sends_attestations(
+    project: Path, index: PackageIndex
+) -> None:
+    # TestPyPI has answered 400 to uploads with PEP 740 attestations; an old
+    # attestation left beside a file is never sent either (each is made afresh).
+    stale = project / "dist" / f"{WHEEL}.publish.attestation"
+    stale.write_text("{}")
+    with fault_proxy(index.url, "attestations", passes=0) as proxy:
+        result = publish(project, index, "publish_test", url=proxy.url,
+                         GITHUB_ACTIONS="true")  # fmt: skip
+    assert_published(result, project, index)
+    assert [outcome for _, outcome in proxy.uploads] == ["passed", "passed"]
+
+
+@pytest.mark.parametrize("url", ["https://upload.pypi.org/legacy/",
+                                 "https://upload.pypi.org/legacy"])  # fmt: skip
+def test_publish_test_aimed_at_pypi_gets_the_release_checks(
+    committed_project, index: PackageIndex, url: str
+) -> None:
+    project = committed_project()  # untagged: a development build
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "\nAn uncommitted line.\n")
+    nox(project, "-s", "build")
+    # Should anything try to leave, a closed local proxy stops it.
+    closed = f"http://127.0.0.1:{free_port()}"
+    result = publish(project, index, "publish_test", url=url, HTTPS_PROXY=closed,
+                     HTTP_PROXY=closed, ALL_PROXY=closed)  # fmt: skip
+    assert_refused(result, index, {}, "is a development build, not a release",
+                   "the git tree: has uncommitted changes", "HEAD has no tag",
+                   "built from a tree with uncommitted changes")  # fmt: skip
+    assert "uv publish" not in output(result)  # refused before uv ran
+
+
+@pytest.mark.parametrize("fault", [None, 503])
+def test_a_token_in_the_url_is_never_printed(
+    project: Path, index: PackageIndex, fault: int | None
+) -> None:
+    token = "pypi-AgEIcHlwaS5vcmcSECRET"
+    with fault_proxy(index.url, fault) as proxy:
+        url = proxy.url.replace("http://", f"http://__token__:{token}@")
+        result = publish(project, index, "publish_test", url=url,
+                         TWINE_PASSWORD=token)  # fmt: skip
+    printed = output(result)
+    assert (result.returncode == 0) == (fault is None), printed
+    assert proxy.url in printed  # the address is named, without its token
+    assert token not in printed
+    assert "SECRET" not in printed
+
+
+@pytest.mark.parametrize("read_fault", ["cut", "malformed"])
+def test_an_unreadable_answer_after_the_uploads_is_one_line_and_no_traceback(
+    project: Path, index: PackageIndex, read_fault: str
+) -> None:
+    with fault_proxy(index.url, None) as proxy:
+        proxy.read_fault, proxy.reads_pass = read_fault, 2  # after both uploads
+        result = publish(project, index, "publish_test", url=proxy.url)
+        printed = output(result)
+        assert result.returncode != 0, printed
+        assert index.files() == {WHEEL, SDIST}
+        assert printed.count("Not published completely: the index could not be read "
+                             "back after the upload: could not read the index at "
+                             f"{proxy.url}simple/ (") == 1  # fmt: skip
+        assert (
+            f"uv sent {WHEEL}, {SDIST} in full, but the index could not be read "
+            in (printed)
+        )
+        assert "Run `nox -s publish_test` again" in printed
+        assert "Traceback" not in printed
+        proxy.read_fault = None
+        again = publish(project, index, "publish_test", url=proxy.url)
+    assert again.returncode == 0, output(again)
+    assert "Nothing to do." in again.stdout
+
+
+def test_a_wrong_simple_url_is_found_by_the_read_back(
+    project: Path, index: PackageIndex
+) -> None:
+    wrong = f"{index.url}wrong/simple/"  # 404 for every project: looks like a new one
+    result = publish(project, index, "publish_test", PUBLISH_SIMPLE_URL=wrong)
+    printed = output(result)
+    assert result.returncode != 0, printed
+    assert index.files() == {WHEEL, SDIST}
+    assert printed.count(f"Not published completely: uv uploaded the files, but {wrong} "
+                         "does not list them all. Is PUBLISH_SIMPLE_URL") == 1  # fmt: skip
+    assert f"uv sent {WHEEL}, {SDIST} in full, but the index could not be read " in (
+        printed
+    )
+    assert "Traceback" not in printed
+    again = publish(project, index, "publish_test")  # the right simple URL
+    assert again.returncode == 0, output(again)
+    assert "Nothing to do." in again.stdout
+
+
+@needs_a_pty
+def test_ctrl_c_during_an_upload_says_what_reached_the_index(
+    project: Path, index: PackageIndex
+) -> None:
+    with fault_proxy(index.url, "hang") as proxy:  # the wheel passes, the sdist hangs
+        env = project_env(**index.twine_env(proxy.url))
+        child = pexpect.spawn(sys.executable, ["-m", "nox", "-s", "publish_test"],
+                              cwd=project, env=env, encoding="utf-8", timeout=120)  # fmt: skip
+        try:
+            child.expect("Uploading my-package 1.0.0")
+            deadline = time.monotonic() + 60
+            while (SDIST, "hang") not in proxy.uploads and time.monotonic() < deadline:
+                time.sleep(0.1)
+            child.sendintr()  # Ctrl-C: SIGINT to nox, tools/publish.py and uv
+            child.expect(pexpect.EOF)
+            printed = child.before
+        finally:
+            child.close(force=True)
+    assert "Not published completely: interrupted (Ctrl-C) while uploading" in printed
+    assert f"These reached the index: {WHEEL}.\r\nNot on the index: {SDIST}." in printed
+    assert "Run `nox -s publish_test` again" in printed
+    assert "Traceback" not in printed
+    assert index.files() == {WHEEL}
+
+
+# --- a static version, released as the README says ---------------------------
+
+
+def test_the_static_release_checklist_followed_literally_gives_a_green_ci(
+    committed_project,
+) -> None:
+    project = committed_project(versioning="static")
+    readme = (project / "README.md").read_text()
+    checklist = readme[readme.index("### The release checklist") :]
+    (set_version,) = re.findall(r"`(uv version [^`]+)`", checklist)
+    (tag,) = re.findall(r"`(git tag v[^ `]+)", checklist)
+    changelog = project / "CHANGELOG.md"
+    changelog.write_text(changelog.read_text().replace(
+        "## [Unreleased]", "## [Unreleased]\n\n## [1.2.3]", 1))  # fmt: skip
+    run(sys.executable, "-m", *set_version.split(), cwd=project)  # step 2
+    git_commit_all(project, "Release 1.2.3")
+    git(project, *tag.split()[1:])  # step 3
+    nox(project, "-s", "lint", "build", env=project_env(CI="true"))  # step 4: CI
+    assert set(built(project)) == {"my_package-1.2.3-py3-none-any.whl",
+                                   "my_package-1.2.3.tar.gz"}  # fmt: skip
+
+
+def test_a_static_version_set_by_hand_names_the_command_that_sets_both(
+    committed_project,
+) -> None:
+    project = committed_project(versioning="static")
+    set_static_version(project, "1.2.3")  # pyproject.toml only: uv.lock lags
+    git_commit_all(project, "Release 1.2.3")
+    result = nox(project, "-s", "build", check=False, env=project_env(CI="true"))
+    assert result.returncode != 0
+    assert ("uv.lock lags pyproject.toml's version 1.2.3: set it with `uv version "
+            "1.2.3`, which updates both") in output(result)  # fmt: skip
 
 
 # --- the workflow ---------------------------------------------------------------
@@ -894,12 +1073,19 @@ def test_workflow_publish_jobs_are_safe(render) -> None:
         job = jobs[name]
         assert job["environment"]["name"] == environment
         assert job["permissions"] == {"contents": "read", "id-token": "write"}
-        checks = {"lint", "test", "coverage", "typecheck", "docs", "build", "wheels"}
-        assert set(job["needs"]) == checks
+        # every CI session (the derived check jobs), the sdist and the wheels
+        assert set(job["needs"]) == {"check", "build", "wheels"}
         assert ref in job["if"]
         assert (dispatch in job["if"]) if dispatch else ("dispatch" not in job["if"])
-        assert job["steps"][-1]["run"] == f"nox -s {name}"
-        assert not any("cache" in str(step.get("with", {})) for step in job["steps"])
+        assert (
+            job["steps"][-1]["run"] == f"uv run --locked --only-group=nox nox -s {name}"
+        )
+        # no cache a poisoned run could fill: setup-uv's is switched off
+        given = [step.get("with", {}) for step in job["steps"]]
+        assert all(w["enable-cache"] is False for w in given if "enable-cache" in w)
+        assert not any(
+            "cache" in key for w in given for key in w if key != "enable-cache"
+        )
     for name, job in jobs.items():
         if name not in expectations:
             assert "id-token" not in job.get("permissions", {}), name
