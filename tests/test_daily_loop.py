@@ -309,6 +309,7 @@ def test_ctrl_c_ends_with_noxs_own_line(committed_project, session: str) -> None
     time.sleep(1)
     os.killpg(child.pid, signal.SIGINT)
     printed += child.stdout.read()
+    child.stdout.close()
     assert child.wait(timeout=120) != 0
     said = printed.decode()
     assert f"nox > Session {session} interrupted." in said, said
