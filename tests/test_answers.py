@@ -102,10 +102,15 @@ print(json.dumps(found))
 # Which session's group installs a name: the order the refusals name them in.
 SESSIONS = (
     "test", "typecheck", "lint", "docs", "build", "build-system", "publish", "attest",
-    "wheels", "nox",
+    "wheels", "nox", "api", "preview",
 )  # fmt: skip
 # Groups that are not named after the session that installs them.
-SESSION_OF = {"build-system": "build", "attest": "publish", "nox": "lint"}
+SESSION_OF = {
+    "build-system": "build",
+    "attest": "publish",
+    "nox": "lint",
+    "preview": "docs",
+}
 
 
 def installed(project: Path, venv: Path, *requirements: str) -> dict[str, list[str]]:

@@ -315,6 +315,7 @@ def github_context(project: Path, event: str) -> dict[str, Any]:
         "workflow": "CI",
         "run_id": "1",
         "repository": f"local/{project.name}",
+        "token": "a-local-run-has-no-github-token",
         "ref_name": ref.split("/")[-1],
         "event": payload,
     }
@@ -625,7 +626,10 @@ class Job:
             what = step.get("name") or step.get("uses") or step["run"].split("\n")[0]
             if not condition(step.get("if"), context):
                 continue
-            step_env = self.env | interpolate(step.get("env", {}), context)
+            step_env = self.env | {  # GitHub renders an env value as text
+                k: "" if v is None else str(v)
+                for k, v in interpolate(step.get("env", {}), context).items()
+            }
             env = self.run.base_env() | step_env | self.github_env()
             env["PATH"] = os.pathsep.join([*self.path, env["PATH"]])
             outputs = self.temp / f"output-{number}"
