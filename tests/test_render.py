@@ -109,6 +109,7 @@ def test_default_render_has_the_expected_files(render: Render) -> None:
         "tests/test_package.py",
         "tests/test_text.py",
         "tools/check_ci.py",
+        "tools/checks.py",
         "tools/ci.schema.yml",
         "tools/install.py",
         "tools/publish.py",

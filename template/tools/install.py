@@ -1,8 +1,8 @@
 """How the sessions install: uv.lock's pins, and nothing of your shell's."""
 
+import logging
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,6 +16,13 @@ NAME = canonicalize_name(PYPROJECT["project"]["name"])
 FALSE = {"", "0", "false", "no", "off"}  # as a variable's value: CI=false is not CI
 IN_GITHUB_ACTIONS = os.environ.get("GITHUB_ACTIONS", "").lower() not in FALSE
 IN_CI = IN_GITHUB_ACTIONS or os.environ.get("CI", "").lower() not in FALSE
+# A session asked for by name, tag or keyword (which nox then fails if missing)
+ASKING = {"-s", "--session", "--sessions", "-e", "-t", "--tags", "-k", "--keywords"}
+ASKED = "NOXSESSION" in os.environ or any(a.split("=")[0] in ASKING for a in sys.argv)
+# nox says this once per Python it skips; `pythons` says it once, with the fix.
+logging.getLogger("nox").addFilter(
+    lambda record: not record.getMessage().startswith("Missing interpreters")
+)
 
 # Cleared: what CI does not set and that changes what Python imports or runs.
 KEPT = {"PYTHONIOENCODING", "PYTHONUNBUFFERED", "PYTHONUTF8"}  # output only
@@ -67,14 +74,3 @@ def sync(session: nox.Session, *groups: str, project: bool = False) -> None:
         if (LOCK.read_bytes() if LOCK.is_file() else b"") != lock:
             done = "updated to match pyproject.toml" if lock else "created"
             session.warn(f"uv.lock was {done}: commit it, so CI installs the same.")
-
-
-def output(*command: str) -> str | None:
-    """What a command prints, or None if it cannot run here or fails."""
-    try:
-        ran = subprocess.run(
-            command, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return ran.stdout if ran.returncode == 0 else None
