@@ -163,6 +163,8 @@ def publish(repository: str, *, confirmed: bool) -> int:
         if f not in new:
             print(f"{f.path.name}: {SAY['skipped']}")
     release = {"release": f"{project} {files[0].version}", "warnings": warnings} | where
+    # Signed even when all is there: a rerun still hands the release job its files.
+    attestations = sign(paths) if trusted and to_pypi else []  # TestPyPI: a 400
     if not new:
         print(SAY["nothing"].format(**release, table=table(files, new)))
         return 0
@@ -174,7 +176,6 @@ def publish(repository: str, *, confirmed: bool) -> int:
         answer = input(SAY["ask"].format(listing=listing, **where))
         if answer.strip().lower() not in {"y", "yes"}:
             raise Refusal(refusal("publishing to PyPI", "not confirmed"))
-    attestations = sign(paths) if trusted and to_pypi else []  # TestPyPI: a 400
     size = sum(f.path.stat().st_size for f in new) / 1000
     count = f"{len(new)} file{'s' * (len(new) > 1)}"
     print(SAY["uploading"].format(**release, count=count, size=size), flush=True)
