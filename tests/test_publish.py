@@ -584,6 +584,24 @@ def test_refuses_a_file_changed_after_the_build(
                    "the build? Build again: nox -s build.")  # fmt: skip
 
 
+@pytest.mark.parametrize("session", SESSIONS)
+def test_refuses_a_file_two_manifests_record_as_different_builds(
+    project: Path, index: PackageIndex, session: str
+) -> None:
+    # `nox -s build` recorded the wheel; then another build of the same name
+    # (as a wheels runner's, merged into dist/ by CI) replaced it and recorded
+    # itself. dist/ holds one of the two, and no check of the file alone tells.
+    def add_a_module(members: dict[str, bytes]) -> None:
+        members["my_package/extra.py"] = b"BUILT = 'by another build'\n"
+
+    rewrite_wheel(project / "dist" / WHEEL, WHEEL, add_a_module)  # RECORD valid
+    record(project, "wheels")
+    result = publish(project, index, session, *session_args(session))
+    assert_refused(result, index, {}, f"{WHEEL}: dist/manifest-build.json and "
+                   f"dist/{WHEELS_MANIFEST} record different builds of it. Empty "
+                   "dist/ and build once: nox -s build.")  # fmt: skip
+
+
 def test_refuses_a_built_file_missing_from_dist(
     project: Path, index: PackageIndex
 ) -> None:

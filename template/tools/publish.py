@@ -1,16 +1,10 @@
-"""Upload dist/ with uv publish, after the checks that make a release safe.
+"""usage: publish.py testpypi|pypi [--yes] | record build|wheels
 
-`nox -s publish_test|publish` runs `python tools/publish.py testpypi|pypi
-[--yes]`; `nox -s build|wheels` ends with `... record build|wheels`, a manifest
-in dist/ of the commit, whether the tree was clean and each file's sha256.
-README.md ("Releasing") says what is checked; publish.toml holds the words of
-each refusal. Then uv publish --dry-run --check-url (each file new, or there with
-the same sha256), the upload with --check-url, and the same dry run reads back.
+Upload dist/ with uv publish, after the checks that make a release safe: README.md
+("Releasing") lists them, and publish.toml holds their words and rules. `record`,
+the last step of `nox -s build|wheels`, writes the manifest that they read.
 """
 
-from __future__ import annotations
-
-import csv
 import hashlib
 import json
 import os
@@ -23,31 +17,26 @@ import tempfile
 import tomllib
 import zipfile
 from collections.abc import Iterator
-from email.parser import BytesHeaderParser
+from email.parser import HeaderParser
+from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from packaging.tags import Tag, parse_tag
-from packaging.utils import (
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
+from packaging.utils import canonicalize_name as canonical
+from packaging.utils import parse_sdist_filename, parse_wheel_filename
 from packaging.version import Version
 
 ROOT = Path(__file__).parent.parent.resolve()
 DIST = ROOT / "dist"
-WORDS = tomllib.loads(Path(__file__).with_suffix(".toml").read_text(encoding="utf-8"))
-INDEXES = {"testpypi": "https://test.pypi.org/", "pypi": "https://upload.pypi.org/"}
-SIMPLE = {"https://upload.pypi.org/legacy/": "https://pypi.org/simple/"}
-SESSIONS = {"testpypi": "publish_test", "pypi": "publish"}
-RECORDED = {"build": ("*.tar.gz", "*.whl"), "wheels": ("*.whl",)}  # what each wrote
+DATA = tomllib.loads(Path(__file__).with_suffix(".toml").read_text(encoding="utf-8"))
+SAY = DATA["messages"]
 FALSE = {"", "0", "false", "no", "off"}
 IN_GITHUB_ACTIONS = os.environ.get("GITHUB_ACTIONS", "").lower() not in FALSE
 IN_CI = IN_GITHUB_ACTIONS or os.environ.get("CI", "").lower() not in FALSE
-TAG = r"^(?:[\w-]+-)?(?P<version>[vV]?\d+(?:\.\d+){0,2}[^\+]*)(?:\+.*)?$"  # hatch-vcs
 SECRETS: list[str] = []  # never printed, nor a password in a URL
+Manifest = dict[str, Any]  # what `record` wrote, and "path": dist/manifest-*.json
 
 
 class Refusal(Exception):
@@ -62,7 +51,7 @@ class DistFile(NamedTuple):
 
 
 def refusal(what: str, key: str, **fields: Any) -> str:
-    why, fix = (words.format(**fields) for words in WORDS["refusals"][key])
+    why, fix = (words.format(**fields) for words in DATA["refusals"][key])
     return f"{what}: {why}{'' if why.endswith('?') else '.'} {fix}."
 
 
@@ -77,198 +66,192 @@ def mask(text: str) -> str:
     return re.sub(r"//[^/@\s]*@", "//", text)
 
 
-def main(args: list[str]) -> int:
-    if args[:1] == ["record"] and args[1:] in (["build"], ["wheels"]):
-        return record(args[1])
-    usage = "usage: publish.py testpypi|pypi [--yes] | record build|wheels"
-    if {"-h", "--help"} & set(args):
-        print(f"{usage}\n\n{__doc__}")
-        return 0
-    if args[:1] not in (["testpypi"], ["pypi"]) or set(args[1:]) - {"--yes"}:
-        sys.exit(usage)
-    try:
-        return publish(args[0], confirmed="--yes" in args)
-    except Refusal as refused:
-        lines = "\n  ".join(refused.args)
-        many = f"{len(refused.args)} problems in dist/:\n  " * (len(refused.args) > 1)
-        print(
-            mask(f"\nNot published: {many}{lines}\nNothing was uploaded."),
-            file=sys.stderr,
-        )
-    except KeyboardInterrupt:  # while uv uploads, uv_publish catches it
-        print(
-            "\nNot published: interrupted (Ctrl-C). Nothing was uploaded.",
-            file=sys.stderr,
-        )
-    return 1
-
-
-def record(session: str) -> int:
-    files = sorted({path for glob in RECORDED[session] for path in DIST.glob(glob)})
-    head, status = git("rev-parse", "HEAD"), git("status", "--porcelain")
-    name = f"{session}-{platform.system()}-{platform.machine()}".lower()  # per runner
-    path = DIST / f"manifest-{session if session == 'build' else name}.json"
-    dirty = bool(status.strip()) if status is not None else None
-    commit = head.strip() if head is not None else None
-    sha256 = {f.name: sha256_of(f) for f in files}
-    manifest = {"built_by": f"nox -s {session}", "commit": commit, "dirty": dirty}
-    DIST.mkdir(exist_ok=True)
-    path.write_text(json.dumps(manifest | {"files": sha256}, indent=2) + "\n", "utf-8")
-    at = f"commit {str(commit)[:12]}, {'a clean tree' if dirty is False else 'uncommitted changes'}"
-    count = f"{len(files)} file{'s' * (len(files) != 1)}"
-    print(f"dist/{path.name}: {count} built ({at if head else 'outside git'})")
-    return 0
-
-
 def git(*args: str) -> str | None:
     """git's output, or None outside a repository (or without git)."""
     try:
-        ran = subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
-        )
+        ran = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                             check=False)  # fmt: skip
     except OSError:
         return None
     return ran.stdout if ran.returncode == 0 else None
 
 
-def sha256_of(path: Path) -> str:
+def sha256(path: Path) -> str:
     with path.open("rb") as file:
         return hashlib.file_digest(file, "sha256").hexdigest()
 
 
+def main(args: list[str]) -> int:
+    if args[:1] == ["record"] and args[1:] in (["build"], ["wheels"]):
+        return record(args[1])
+    if {"-h", "--help"} & set(args):
+        print(__doc__)
+        return 0
+    if args[:1] not in (["testpypi"], ["pypi"]) or set(args[1:]) - {"--yes"}:
+        sys.exit(str(__doc__).splitlines()[0])
+    try:
+        return publish(args[0], confirmed="--yes" in args)
+    except Refusal as refused:
+        problems = list(refused.args)
+    except KeyboardInterrupt:  # while uv uploads, uv_publish catches it
+        problems = ["interrupted (Ctrl-C)."]
+    many = f"{len(problems)} problems in dist/:\n  " * (len(problems) > 1)
+    lines = "\n  ".join(problems)
+    print(mask(SAY["refused"].format(many=many, lines=lines)), file=sys.stderr)
+    return 1
+
+
+def record(session: str) -> int:
+    """dist/manifest-*.json: the commit, whether the tree was clean, each
+    file's sha256; one per runner for `nox -s wheels`, as CI merges them."""
+    files = sorted({p for glob in DATA["recorded"][session] for p in DIST.glob(glob)})
+    head, status = git("rev-parse", "HEAD"), git("status", "--porcelain")
+    runner = f"{session}-{platform.system()}-{platform.machine()}".lower()
+    path = DIST / f"manifest-{session if session == 'build' else runner}.json"
+    commit = head.strip() if head else None
+    dirty = None if status is None else bool(status.strip())
+    manifest = {"built_by": f"nox -s {session}", "commit": commit, "dirty": dirty}
+    DIST.mkdir(exist_ok=True)
+    sha256s = {"files": {f.name: sha256(f) for f in files}}
+    path.write_text(json.dumps(manifest | sha256s, indent=2) + "\n", "utf-8")
+    tree = "a clean tree" if dirty is False else "uncommitted changes"
+    at = f"commit {commit[:12]}, {tree}" if commit else "outside git"
+    print(f"dist/{path.name}: {len(files)} file{'s' * (len(files) != 1)} built ({at})")
+    return 0
+
+
 def publish(repository: str, *, confirmed: bool) -> int:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    project = canonicalize_name(pyproject["project"]["name"])
-    env, session, say = dict(os.environ), SESSIONS[repository], WORDS["messages"]
+    project, env = canonical(pyproject["project"]["name"]), dict(os.environ)
     url = env.get("UV_PUBLISH_URL") or env.get("TWINE_REPOSITORY_URL") or ""
-    url = (url or f"{INDEXES[repository]}legacy/").rstrip("/") + "/"
-    simple = SIMPLE.get(url, url.removesuffix("legacy/") + "simple/")
+    url = (url or DATA["indexes"][repository]).rstrip("/") + "/"
+    simple = DATA["simple"].get(url, url.removesuffix("legacy/") + "simple/")
     check = env.get("UV_PUBLISH_CHECK_URL") or env.get("PUBLISH_SIMPLE_URL") or simple
-    to_pypi = urlsplit(url).hostname in {"upload.pypi.org", "pypi.org"}
     files, manifests = read_dist(project)
-    contents = [line for f in files for line in check_contents(f)]
-    refuse(contents + list(check_manifests(files, manifests)))  # then the tools:
-    refuse(run_tools(files))  # a broken file ends theirs in a traceback
-    incomplete = list(
-        check_complete(files, "cibuildwheel" in pyproject.get("tool", {}))
-    )
+    refuse(run_tools(files))  # after ours: a broken file ends theirs in a traceback
+    compiled = "cibuildwheel" in pyproject["tool"]  # binary wheels, or pip compiles
+    binary = [f for f in files if any(t.platform != "any" for t in f.tags)]
+    incomplete = [refusal("dist/", "no sdist")] * all(f.tags for f in files)
+    if not (binary if compiled else [f for f in files if f.tags]):
+        incomplete.append(refusal("dist/", "no wheels" + " compiled" * compiled))
+    to_pypi = urlsplit(url).hostname in {"upload.pypi.org", "pypi.org"}
     if repository == "pypi" or to_pypi:  # whichever the session: PyPI gets releases
-        refuse(incomplete + list(check_release(files[0].version, pyproject, manifests)))
+        refuse(incomplete + check_release(files[0].version, pyproject, manifests))
     warnings = "".join(f"Warning: {warning}\n" for warning in incomplete)
-    print(warnings, end="", flush=True)
+    print(warnings, end="", flush=True)  # `publish_test` (a laptop may lack Docker)
 
     if env.get("TWINE_PASSWORD") and not (
         urlsplit(url).username or "UV_PUBLISH_TOKEN" in env
-    ):
+    ):  # uv reads its own names only
         env.setdefault("UV_PUBLISH_USERNAME", env.get("TWINE_USERNAME", "__token__"))
         env.setdefault("UV_PUBLISH_PASSWORD", env["TWINE_PASSWORD"])
     keys = ("UV_PUBLISH_TOKEN", "UV_PUBLISH_PASSWORD", "TWINE_PASSWORD")
     SECRETS.extend(s for s in [*map(env.get, keys), urlsplit(url).password] if s)
     trusted = IN_GITHUB_ACTIONS and not SECRETS  # a token given wins over OIDC
     if not (trusted or SECRETS):  # uv would fail at the first upload
-        refuse([refusal("uv publish", "no token")])
+        raise Refusal(refusal("uv publish", "no token"))
     env |= {"UV_PUBLISH_URL": url, "UV_PUBLISH_CHECK_URL": check, "NO_COLOR": "1"}
     env["COLUMNS"] = "10000"  # uv's errors on one line each, as the checks read them
+    where = {"url": mask(url), "check": mask(check)}
     uv = ["--trusted-publishing", "always" if trusted else "never"]
-    code, there, said = uv_publish(uv, files, env, "--dry-run")
-    refuse(list(check_index(code, said, {"url": mask(url), "check": mask(check)})))
+    paths = [f.path for f in files]
+    code, there, said = uv_publish(uv, paths, env, "--dry-run")
+    if code:  # another build of a file there, or uv's failure
+        raise Refusal(f"{explain(code, said, where)}{SAY['dry run']}{indent(said)}")
     new = [f for f in files if f.path.name not in there]
-    print(
-        "".join(f"{f.path.name}: {say['skipped']}\n" for f in files if f not in new),
-        end="",
-    )
-    release, where = (
-        f"{project} {files[0].version}",
-        {"url": mask(url), "check": mask(check)},
-    )
+    for f in files:
+        if f not in new:
+            print(f"{f.path.name}: {SAY['skipped']}")
+    release = {"release": f"{project} {files[0].version}", "warnings": warnings} | where
+    # Signed even when all is there: a rerun still hands the release job its files.
+    attestations = sign(paths) if trusted and to_pypi else []  # TestPyPI: a 400
     if not new:
-        print(f"{release} is already published on {mask(url)}: {say['nothing']}")
-        print(table(files, new))
+        print(SAY["nothing"].format(**release, table=table(files, new)))
         return 0
     if repository == "pypi" and not IN_CI and not confirmed:
-        listing = "".join(
-            f"\n  {f.path.name}" + " (already there)" * (f not in new) for f in files
-        )
         if not sys.stdin.isatty():
-            refuse([refusal("publishing to PyPI", "no terminal")])
-        if input(
-            f"Upload these files to {mask(url)}?{listing}\n{say['ask']}"
-        ).strip().lower() not in {"y", "yes"}:
-            refuse([refusal("publishing to PyPI", "not confirmed")])
-    attestations = sign(files) if trusted and to_pypi else []  # TestPyPI: a 400
+            raise Refusal(refusal("publishing to PyPI", "no terminal"))
+        listing = "".join(f"\n  {f.path.name}" + " (already there)" * (f not in new)
+                          for f in files)  # fmt: skip
+        answer = input(SAY["ask"].format(listing=listing, **where))
+        if answer.strip().lower() not in {"y", "yes"}:
+            raise Refusal(refusal("publishing to PyPI", "not confirmed"))
     size = sum(f.path.stat().st_size for f in new) / 1000
-    print(
-        f"Uploading {release} to {mask(url)}: {len(new)} file{'s' * (len(new) > 1)}, "
-        f"{size:,.1f} kB",
-        flush=True,
-    )
-    code, _, output = uv_publish(uv, files + attestations, env)
-    what, uploaded = explain(code, output, where), code == 0
-    if uploaded:  # read back: every file there, with our sha256
-        code, there, said = uv_publish(uv, files, env, "--dry-run")
-        if code == 0 and len(there) == len(files):
-            print(
-                f"Published {release} to {mask(url)}\n{table(files, new)}\n{warnings}",
-                end="",
-            )
-            return 0
-        what = (
-            say["unlisted"].format(**where)
-            if code == 0
-            else say["unread"].format(explain(code, said, where))
-        )
+    count = f"{len(new)} file{'s' * (len(new) > 1)}"
+    print(SAY["uploading"].format(**release, count=count, size=size), flush=True)
+    code, _, output = uv_publish(uv, paths + attestations, env)
+    what = explain(code, output, where)
+    read, there, said = uv_publish(uv, paths, env, "--dry-run")  # the read-back
+    if code == read == 0 and len(there) == len(files):
+        print(SAY["published"].format(**release, table=table(files, new)), end="")
+        return 0
+    if code == 0:  # uploaded, and not all of it read back
+        unread = SAY["unread"].format(explain(read, said, where))
+        what = SAY["unlisted"].format(**where) if read == 0 else unread
         output += f"\n\nuv publish --dry-run (the read-back) said:\n{said}"
-    reply = reached(uv, files, env, output, uploaded=uploaded)
-    print(mask(f"\nNot published completely: {what}\n{reply}\n{say['rerun'].format(session=session)}"
-               f"\n\nuv publish said:{indent(output)}"), file=sys.stderr)  # fmt: skip
+    sent = re.findall(r"^Uploading (\S+) \(", output, re.MULTILINE)
+    sent = sent if code == 0 else sent[:-1]  # uv sends one file after the other
+    got = [f.path.name for f in files if f.path.name in there]
+    lost = [f.path.name for f in files if f.path.name not in there] or ["none"]
+    if read == 0 and got:
+        reply = SAY["reached"].format(", ".join(got), ", ".join(lost))
+    elif read == 0 and not sent:
+        reply = SAY["none reached"]
+    else:  # the index lists none (a wrong simple URL?), or it could not be read
+        why = cause(said) if read else f"{where['check']} lists none"
+        reply = SAY["sent"].format(cause=why, sent=", ".join(sent))
+    rerun = SAY["rerun"].format(session=DATA["sessions"][repository])
+    print(mask(SAY["incomplete"].format(what=what, reply=reply, rerun=rerun) + indent(output)),
+          file=sys.stderr)  # fmt: skip
     return 1
 
 
-def read_dist(project: str) -> tuple[list[DistFile], list[dict[str, Any]]]:
-    """The wheels, then the sdist (the order uv uploads them in: a release cut
-    short never offers only the sdist), and the manifests."""
+def read_dist(project: str) -> tuple[list[DistFile], list[Manifest]]:
+    """dist/'s wheels, then its sdist (the order uv uploads them in: a release
+    cut short never offers only the sdist), each what its name says and what a
+    manifest recorded; and the manifests."""
     files, manifests, problems = [], [], []
     for path in sorted(DIST.iterdir()) if DIST.is_dir() else []:
-        kind = "a directory" if path.is_dir() else "not a regular file"
-        if path.name.startswith(".") or path.name.endswith(".publish.attestation"):
+        name, where = path.name, f"dist/{path.name}"
+        if fnmatchcase(name, ".*") or fnmatchcase(name, "*.publish.attestation"):
             continue  # uv build's .gitignore; attestations are made afresh
         if path.is_symlink() or not path.is_file():
-            kind = (
-                f"a symbolic link (to {os.readlink(path)})"
-                if path.is_symlink()
-                else kind
-            )
-            problems.append(refusal(f"dist/{path.name}", "not a file", kind=kind))
-            continue
-        if path.name.startswith("manifest-") and path.suffix == ".json":
+            link = path.is_symlink() and f"a symbolic link (to {path.readlink()})"
+            kind = link or ("a directory" if path.is_dir() else "not a regular file")
+            problems.append(refusal(where, "not a file", kind=kind))
+        elif fnmatchcase(name, "manifest-*.json"):
             try:
-                manifests.append(json.loads(path.read_text("utf-8")) | {"path": path})
+                manifests.append(json.loads(path.read_text("utf-8")) | {"path": where})
                 assert {"built_by", "commit", "dirty", "files"} <= manifests[-1].keys()
             except (ValueError, AssertionError, TypeError) as error:
-                problems.append(
-                    refusal(f"dist/{path.name}", "bad manifest", error=repr(error))
-                )
-            continue
-        try:
-            name, version, _, tags = parse_wheel_filename(path.name)
-        except ValueError:  # packaging's Invalid*Filename, InvalidVersion
-            try:
-                (name, version), tags = parse_sdist_filename(path.name), frozenset()
-            except ValueError:
-                name = None
-        stem = f"{project.replace('-', '_')}-{version}{'-' if tags else '.tar.gz'}"
-        if name != project:
-            problems.append(refusal(path.name, "stranger", project=project))
-        elif not path.name.startswith(stem) or path.suffix not in {".whl", ".gz"}:
-            problems.append(
-                refusal(path.name, "misnamed", expected=stem + "*.whl" * bool(tags))
-            )
-        files.append(DistFile(path, version, tags, sha256_of(path)))
+                problems.append(refusal(where, "bad manifest", error=repr(error)))
+        else:
+            named, version, tags = parse_name(name)
+            expected = f"{project.replace('-', '_')}-{version}"
+            expected += "-*.whl" if tags else ".tar.gz"  # as build tools write it
+            if named != project:
+                problems.append(refusal(name, "stranger", project=project))
+            elif not fnmatchcase(name, expected):
+                problems.append(refusal(name, "misnamed", expected=expected))
+            files.append(DistFile(path, version, tags, sha256(path)))
     refuse(problems or [refusal("dist/", "empty")] * (not files))
     if len(versions := sorted({f.version for f in files})) > 1:
         listed = ", ".join(map(str, versions))
         refuse([refusal("dist/", "versions", project=project, versions=listed)])
+    contents = [line for f in files for line in check_contents(f)]
+    refuse(contents + check_manifests(files, manifests))  # all that is wrong at once
     return sorted(files, key=lambda f: (not f.tags, f.path.name)), manifests
+
+
+def parse_name(name: str) -> tuple[str, Version, frozenset[Tag]]:
+    """The project, version and tags that a wheel's or an sdist's name says."""
+    try:
+        if name.endswith(".whl"):
+            project, version, _, tags = parse_wheel_filename(name)
+            return project, version, tags
+        return *parse_sdist_filename(name), frozenset()
+    except ValueError:  # packaging's Invalid*Filename, InvalidVersion
+        return "", Version("0"), frozenset()
 
 
 def check_contents(f: DistFile) -> Iterator[str]:
@@ -276,208 +259,164 @@ def check_contents(f: DistFile) -> Iterator[str]:
     (what `--validate-record all` runs), and no row without its file. An sdist:
     one top-level {name}-{version}/ with PKG-INFO and pyproject.toml."""
     from installer.exceptions import InstallerError  # only the publish group has it
+    from installer.records import parse_record_file
     from installer.sources import WheelFile
 
     name, top = f.path.name, PurePosixPath(f.path.name.removesuffix(".tar.gz"))
-    parse, said = BytesHeaderParser().parsebytes, ""
-    meta = parse(b"")
+    tags: list[str] = []
     try:
         if f.tags:
-            with WheelFile.open(f.path) as source, zipfile.ZipFile(f.path) as wheel:
+            with zipfile.ZipFile(f.path) as wheel:
                 try:
-                    source.validate_record(validate_contents=True)
+                    (source := WheelFile(wheel)).validate_record(validate_contents=True)
                 except InstallerError as error:
                     issues = getattr(error, "issues", [str(error)])
-                    said = "; ".join(re.sub(r"^In [^,]*, ", "", i) for i in issues)
-                    yield refusal(name, "record", issues=said)
-                info = source.dist_info_dir
-                meta, tags = (
-                    parse(wheel.read(f"{info}/{m}")) for m in ("METADATA", "WHEEL")
-                )
-                rows = csv.reader(wheel.read(f"{info}/RECORD").decode().splitlines())
-                if lost := [r[0] for r in rows if r and r[0] not in wheel.namelist()]:
+                    issues = [re.sub(r"^In [^,]*, ", "", issue) for issue in issues]
+                    yield refusal(name, "record", issues="; ".join(issues))
+                rows = parse_record_file(source.read_dist_info("RECORD").splitlines())
+                if lost := [row[0] for row in rows if row[0] not in wheel.namelist()]:
                     yield refusal(name, "lost member", members=", ".join(lost[:3]))
-            said = ", ".join(
-                sorted(
-                    str(t) for line in tags.get_all("Tag", []) for t in parse_tag(line)
-                )
-            )
+                lines = HeaderParser().parsestr(source.read_dist_info("WHEEL"))
+                tags = [
+                    str(t) for tag in lines.get_all("Tag", []) for t in parse_tag(tag)
+                ]
+                meta = source.read_dist_info("METADATA")
         else:
             with tarfile.open(f.path, "r:gz") as sdist:
                 members = {PurePosixPath(m.name): m for m in sdist.getmembers()}
-                if out := [
-                    str(p)
-                    for p in members
-                    if p.parts[:1] != top.parts or ".." in p.parts
-                ]:
+                if out := [str(p) for p in members
+                           if p.parts[:1] != top.parts or ".." in p.parts]:  # fmt: skip
                     yield refusal(name, "layout", members=", ".join(out[:3]), top=top)
-                for required in ("PKG-INFO", "pyproject.toml"):
-                    if not (
-                        (member := members.get(top / required)) and member.isfile()
-                    ):
+                held = {path for path, member in members.items() if member.isfile()}
+                for required in DATA["sdist"]:
+                    if top / required not in held:
                         yield refusal(name, "not an sdist", top=top, member=required)
-                if (pkg := members.get(top / "PKG-INFO")) and (
-                    data := sdist.extractfile(pkg)
-                ):
-                    meta = parse(data.read())
-        names = (canonicalize_name(meta.get("Name", "")), meta.get("Version"), said)
-        if names != (
-            canonicalize_name(name.split("-")[0]),
-            str(f.version),
-            ", ".join(sorted(map(str, f.tags))),
-        ):
-            says = "its METADATA and WHEEL say" if f.tags else "its PKG-INFO says"
-            yield refusal(
-                name,
-                "renamed",
-                source=says,
-                said=f"{names[0]} {names[1]}" + f", {names[2]}" * bool(f.tags),
-            )
+                pkg_info = members.get(top / "PKG-INFO")
+                if not (pkg_info and (data := sdist.extractfile(pkg_info))):
+                    return  # said above
+                meta = data.read().decode()
+        says = HeaderParser().parsestr(meta)
+        said = f"{canonical(says.get('Name', ''))} {says.get('Version')}"
+        said += "".join(f", {tag}" for tag in sorted(tags))
+        expected = f"{canonical(name.split('-')[0])} {f.version}"
+        if said != expected + "".join(f", {tag}" for tag in sorted(map(str, f.tags))):
+            whose = "its METADATA and WHEEL say" if f.tags else "its PKG-INFO says"
+            yield refusal(name, "renamed", source=whose, said=said)
     except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile,
             tarfile.TarError, InstallerError) as error:  # fmt: skip
         kind = "wheel (a zip archive)" if f.tags else "sdist (a .tar.gz archive)"
         yield refusal(name, "unreadable", kind=kind, error=error)
-    for tag in sorted({t.platform for t in f.tags if t.platform.startswith("linux_")}):
-        yield refusal(name, "plain linux", tag=tag)
+    platforms = sorted({tag.platform for tag in f.tags})
+    for key, pattern in DATA["platforms"].items():  # tags no index takes
+        for tag in filter(re.compile(pattern).match, platforms):
+            yield refusal(name, key, tag=tag)
 
 
 def run_tools(files: list[DistFile]) -> list[str]:
-    """twine check --strict (the metadata PyPI renders), check-wheel-contents."""
-    problems, wheels = [], [str(f.path) for f in files if f.tags]
-    for tool, paths in (("twine check --strict", [str(f.path) for f in files]),
-                        ("check-wheel-contents", wheels)):  # fmt: skip
-        module = tool.replace("check-wheel-contents", "check_wheel_contents").split()
-        ran = subprocess.run([sys.executable, "-m", *module, *paths], cwd=ROOT, text=True,
-                             capture_output=True, env=os.environ | {"NO_COLOR": "1"},
-                             check=False)  # fmt: skip
-        if paths and ran.returncode:
-            problems.append(
-                refusal("dist/", "tool", tool=tool) + indent(ran.stdout + ran.stderr)
-            )
+    """The tools publish.toml names, each on the files it checks."""
+    problems, env = [], os.environ | {"NO_COLOR": "1"}
+    for tool, (module, glob) in DATA["tools"].items():
+        if paths := [str(f.path) for f in files if fnmatchcase(f.path.name, glob)]:
+            command = [sys.executable, "-m", *module.split(), *paths]
+            ran = subprocess.run(command, cwd=ROOT, text=True, capture_output=True,
+                                 env=env, check=False)  # fmt: skip
+            if ran.returncode:
+                said = indent(ran.stdout + ran.stderr)
+                problems.append(refusal("dist/", "tool", tool=tool) + said)
     return problems
 
 
-def check_manifests(
-    files: list[DistFile], manifests: list[dict[str, Any]]
-) -> Iterator[str]:
-    """Each file in a manifest, with its sha256, and every file listed there."""
+def check_manifests(files: list[DistFile], manifests: list[Manifest]) -> list[str]:
+    """Each file in a manifest, with its sha256 (one, if several list it), and
+    every file listed there."""
+    problems = []
     for f in files:
         listing = [m for m in manifests if f.path.name in m["files"]]
-        for m in (
-            listing if all(m["files"][f.path.name] != f.sha256 for m in listing) else []
-        ):
-            by, where = m["built_by"], f"dist/{m['path'].name}"
-            yield refusal(f.path.name, "not as built", by=by, manifest=where)
-        yield from [refusal(f.path.name, "unlisted")] * (not listing)
+        recorded = {m["files"][f.path.name] for m in listing}
+        if len(recorded) > 1:  # from two builds, merged: which one is dist/'s?
+            where = " and ".join(m["path"] for m in listing)
+            problems.append(refusal(f.path.name, "recorded twice", manifests=where))
+        elif recorded and recorded != {f.sha256}:
+            by, where = listing[0]["built_by"], listing[0]["path"]
+            problems.append(refusal(f.path.name, "not as built", by=by, manifest=where))
+        elif not recorded:
+            problems.append(refusal(f.path.name, "unlisted"))
     for m in manifests:
         for name in sorted(m["files"].keys() - {f.path.name for f in files}):
-            yield refusal(name, "missing", manifest=f"dist/{m['path'].name}")
-
-
-def check_complete(files: list[DistFile], compiled: bool) -> Iterator[str]:
-    """An sdist, and wheels (binary for a compiled project) so that pip never
-    compiles; `publish_test` warns only (a laptop may lack a container engine)."""
-    yield from [refusal("dist/", "no sdist")] * all(f.tags for f in files)
-    binary = [f for f in files if any(t.platform != "any" for t in f.tags)]
-    if not (binary if compiled else [f for f in files if f.tags]):
-        kind, session = ("binary wheels", "wheels") if compiled else ("wheel", "build")
-        yield refusal("dist/", "no wheels", kind=kind, session=session)
+            problems.append(refusal(name, "missing", manifest=m["path"]))
+    return problems
 
 
 def check_release(version: Version, pyproject: dict[str, Any],
-                  manifests: list[dict[str, Any]]) -> Iterator[str]:  # fmt: skip
+                  manifests: list[Manifest]) -> list[str]:  # fmt: skip
     """A final version, built at HEAD (its tag) from a clean tree."""
-    if version == Version("0.0.0"):  # hatch-vcs's fallback-version, outside git
-        yield refusal("dist/", "placeholder", version=version)
-    elif version.is_devrelease or version.local:
-        yield refusal("dist/", "dev", version=version)
-    head, changes, tags = (
-        git("rev-parse", "HEAD"),
-        git("status", "--porcelain"),
-        git("tag", "--points-at", "HEAD"),
-    )
+    problems = [refusal("dist/", key, version=version)  # publish.toml's patterns
+                for key, pattern in DATA["not releases"].items()
+                if re.search(pattern, str(version))]  # fmt: skip
+    head, changes = git("rev-parse", "HEAD"), git("status", "--porcelain")
+    tags = git("tag", "--points-at", "HEAD")
     if head is None or changes is None or tags is None:
-        return (yield refusal("git", "no git"))
-    yield from [refusal("the git tree", "dirty tree", changes=changes.rstrip())] * bool(
-        changes.strip()
-    )
-    hatch = pyproject.get("tool", {}).get("hatch", {}).get("version", {})
-    found = [re.search(hatch.get("tag-pattern", TAG), tag) for tag in tags.split()]
-    if not any(m and Version(m["version"]) == version for m in found):
-        said = (
-            f"HEAD's tags: {', '.join(tags.split())}"
-            if tags.split()
-            else "HEAD has no tag"
-        )
-        yield refusal("git", "not the tag", version=version, tags=said)
+        return [*problems, refusal("git", "no git")]
+    if changes.strip():
+        problems.append(refusal("the git tree", "dirty tree", changes=changes.rstrip()))
+    hatch = pyproject["tool"].get("hatch", {}).get("version", {})
+    pattern = hatch.get("tag-pattern", DATA["tag pattern"])  # hatch-vcs's default
+    if not any((found := re.search(pattern, tag)) and Version(found["version"]) == version
+               for tag in tags.split()):  # fmt: skip
+        said = f"HEAD's tags: {', '.join(tags.split())}" if tags.split() else ""
+        said = said or "HEAD has no tag"
+        problems.append(refusal("git", "not the tag", version=version, tags=said))
+    at = head.strip()
     for m in manifests:
-        commit, by, where = m["commit"], m["built_by"], f"dist/{m['path'].name}"
-        if commit != head.strip():
+        by, commit = m["built_by"], m["commit"]
+        if commit != at:
             built = f"commit {commit[:12]}" if commit else "no commit"
-            yield refusal(
-                where, "not HEAD", by=by, commit=built, head=head.strip()[:12]
+            problems.append(
+                refusal(m["path"], "not HEAD", by=by, commit=built, head=at[:12])
             )
         elif m["dirty"] is not False:
-            yield refusal(where, "dirty", by=by)
+            problems.append(refusal(m["path"], "dirty", by=by))
+    return problems
 
 
-def uv_publish(flags: list[str], files: list[Any], env: dict[str, str],
+def uv_publish(flags: list[str], paths: list[Path], env: dict[str, str],
                *args: str) -> tuple[int, set[str], str]:  # fmt: skip
     """uv publish's exit code (-2: Ctrl-C), the files it found on the index
     with our sha256, and its words. It sends the wheels first, one by one."""
-    paths = [str(p.path if isinstance(p, DistFile) else p) for p in files]
     command = [sys.executable, "-m", "uv", "publish", "--no-progress", *flags, *args]
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as log:  # kept on Ctrl-C
         try:
-            ran = subprocess.run(
-                [*command, *paths],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=log,
-                check=False,
-            )
+            code = subprocess.run([*command, *map(str, paths)], cwd=ROOT, env=env,
+                                  stdout=log, stderr=log, check=False).returncode  # fmt: skip
         except KeyboardInterrupt:
-            ran = subprocess.CompletedProcess([], -2)
+            code = -2
         log.seek(0)
-        said = log.read() + "\n(interrupted: Ctrl-C)" * (ran.returncode == -2)
+        said = log.read() + "\n(interrupted: Ctrl-C)" * (code == -2)
     return (
-        ran.returncode,
+        code,
         set(re.findall(r"^File (\S+) already exists", said, re.MULTILINE)),
         said,
     )
 
 
-def sign(files: list[DistFile]) -> list[Path]:
+def sign(paths: list[Path]) -> list[Path]:
     """PEP 740 attestations, signed with the job's identity (pypi-attestations)."""
     for stale in DIST.glob("*.publish.attestation"):
         stale.unlink()
-    paths = [str(f.path) for f in files]
-    signing = [sys.executable, "-m", "pypi_attestations", "sign", *paths]
+    signing = [sys.executable, "-m", "pypi_attestations", "sign", *map(str, paths)]
     if subprocess.run(signing, check=False).returncode:
-        refuse([refusal("dist/", "unsigned")])
+        raise Refusal(refusal("dist/", "unsigned"))
     return [Path(f"{p}.publish.attestation") for p in paths]
 
 
-def check_index(code: int, said: str, where: dict[str, str]) -> Iterator[str]:
-    """The dry run's refusals: another build of a file there, or uv's failure."""
-    other = r"do not match for `?(\S+?)`?\. Local: \w+=(\w+), Remote: \w+=(\w+)"
-    for m in re.finditer(other, said):
-        yield refusal(
-            m[1], "other build", said=f"sha256 {m[3][:12]} there, {m[2][:12]} here"
-        )
-    if code and not re.search(other, said):
-        yield f"{explain(code, said, where)}\n\nuv publish --dry-run said:{indent(said)}"
-
-
 def explain(code: int, said: str, where: dict[str, str]) -> str:
-    """Our one line on a failure of uv's: what happened (its innermost cause),
-    and what to do."""
+    """Our one line on a failure of uv's (publish.toml's first pattern that
+    matches its words): what happened, with uv's innermost cause, and the fix."""
     sending = re.findall(r"^Uploading (\S+) \(", said, re.MULTILINE) or ["the files"]
-    for pattern, what, fix in WORDS["failures"] if code else []:
-        if re.search(pattern, said):
-            what = what.format(file=sending[-1], **where)
-            return f"{what}{f' ({cause(said)})' * (code != -2)}. {fix}."
+    for pattern, what, fix in DATA["failures"] if code else []:
+        if found := re.search(pattern, said):
+            fields = where | {"file": sending[-1], "cause": cause(said)}
+            return f"{what.format(**fields | found.groupdict())}. {fix}."
     return ""
 
 
@@ -485,24 +424,6 @@ def cause(said: str) -> str:
     """uv's innermost cause of its error."""
     lines = [line.strip() for line in said.splitlines() if line.strip()] or [""]
     return ([n[6:].strip() for n in lines if n.startswith("cause:")] or lines)[-1]
-
-
-def reached(flags: list[str], files: list[DistFile], env: dict[str, str], output: str,
-            *, uploaded: bool) -> str:  # fmt: skip
-    """What the index holds now, read back (or else, what uv says it sent)."""
-    code, there, said = uv_publish(flags, files, env, "--dry-run")
-    missing = (
-        ", ".join(f.path.name for f in files if f.path.name not in there) or "none"
-    )
-    if code == 0 and there:
-        names = ", ".join(f.path.name for f in files if f.path.name in there)
-        return f"These reached the index: {names}.\nNot on the index: {missing}."
-    sent = re.findall(r"^Uploading (\S+) \(", output, re.MULTILINE)
-    sent = sent if uploaded else sent[:-1]  # uv sends one file after the other
-    if code == 0 and not sent:
-        return "None of them reached the index: nothing was uploaded."
-    why = cause(said) if code else f"{mask(env['UV_PUBLISH_CHECK_URL'])} lists none"
-    return str(WORDS["messages"]["sent"]).format(cause=why, sent=", ".join(sent))
 
 
 def table(files: list[DistFile], new: list[DistFile]) -> str:
