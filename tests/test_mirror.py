@@ -147,6 +147,15 @@ WHEELS_CHECKOUT = (  # the C variant's: the only job whose runner is the matrix'
     f"      - uses: actions/checkout{SHA} # v7.0.1\n        with:\n"
 )
 DOWNLOAD = "          merge-multiple: true\n"
+RELEASE_DOWNLOAD = DOWNLOAD + f"      - run: {UV_NOX} -s release\n"
+ATTESTATIONS = (  # the publish job's last step
+    "      # The attestations publish.py signed, for the release job's files.\n"
+    "      - uses: actions/upload-artifact@043fb46d1a93c77aae656e7c1c64a875d1fc6a0a"
+    " # v7.0.1\n        with:\n          name: attestations\n"
+    "          path: dist/*.publish.attestation\n"
+    "          if-no-files-found: error # PyPI's upload is always trusted, so signed\n"
+)
+PUBLISH_TEST_STEP = f"      - run: {UV_NOX} -s publish_test\n"
 HOOK = "https://github.com/astral-sh/ruff-pre-commit\n    rev: v0.17.6\n"
 KEY = "is not the template's"  # a key or a job the schema does not have
 AUDIT_SESSION = '''
@@ -473,6 +482,24 @@ MUTATIONS = {  # each must fail lint with a line naming it
         ci(CHECK_JOB, "  check:\n"),
         expect="job 'check': 'name' is a required property",
     ),
+    # The release's files: the build's, and the attestations only publish signs
+    "a publish job that keeps its attestations": case(
+        ci(ATTESTATIONS, ""),
+        expect="job 'publish': steps: lacks the upload of the attestations",
+    ),
+    "a release without the publish job's attestations": case(
+        ci(RELEASE_DOWNLOAD, "          name: dist\n" + RELEASE_DOWNLOAD),
+        expect="job 'release': steps[3].with: download every artifact",
+    ),
+    "attestations missing without an error": case(
+        ci("if-no-files-found: error # PyPI", "if-no-files-found: warn # PyPI"),
+        expect="job 'publish': steps[5].with: {'name': 'attestations', 'path': "
+        "'dist/*.publish.attestation', 'if-no-files-found': 'error'} was expected",
+    ),
+    "attestations uploaded by publish_test, which TestPyPI refuses": case(
+        ci(PUBLISH_TEST_STEP, PUBLISH_TEST_STEP + ATTESTATIONS.split("\n", 1)[1]),
+        expect="job 'publish_test': steps: Unevaluated items are not allowed",
+    ),
     # The C variant's own jobs
     "a self-hosted runner among the wheels": case(
         ci(
@@ -704,8 +731,10 @@ def test_a_reasonable_workflow_edit_passes_lint(
 
 def test_the_corpus_keeps_the_old_one() -> None:
     """The old corpus' 68 mutations: each kept (rewritten) or dropped, with why;
-    its 11 legitimate edits all kept; the issue's three cases added."""
-    assert len(MUTATIONS) - len(ISSUE_CASES) + len(DROPPED) == 68
+    its 11 legitimate edits all kept; the issue's three cases added, and the
+    release's attestations."""
+    added = len(ISSUE_CASES) + len(ATTESTATION_CASES)
+    assert len(MUTATIONS) - added + len(DROPPED) == 68
     assert all(DROPPED.values())
     assert len(LEGITIMATE) == 11
     assert {c.variant for c in MUTATIONS.values()} == {"pure", "c-extension"}
@@ -716,6 +745,8 @@ ISSUE_CASES = [
     for name in MUTATIONS
     if name.startswith(("a shallow", "docs built", "a pre-commit rev"))
 ]
+
+ATTESTATION_CASES = [name for name in MUTATIONS if "attestations" in name]
 
 
 # --- odd input ---------------------------------------------------------------

@@ -106,7 +106,9 @@ def test_a_tag_push_publishes_exactly_what_the_build_made(
     )
     assert (
         "environment pypi (https://pypi.org/p/my-package); permissions contents: "
-        "read, id-token: write; a token of the local index in place of OIDC"
+        "read, id-token: write; a token of the local index in place of OIDC; "
+        "step 6 (actions/upload-artifact) not run here: dist/*.publish.attestation "
+        "is what OIDC signing makes (the token that stands in for OIDC signs nothing)"
         in job_line(result.stdout, "publish")
     )
     assert "skipped: `if:" in job_line(result.stdout, "publish_test")

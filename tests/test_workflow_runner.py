@@ -365,3 +365,47 @@ def test_a_stand_in_replaces_run_steps_and_says_so(tmp_path: Path) -> None:
         "environment pypi (https://pypi.org/p/x); permissions id-token: write; "
         "a token of the local index in place of OIDC" in output
     )
+
+
+def test_an_upload_of_what_oidc_signs_is_not_run_where_a_token_stands_in(
+    tmp_path: Path,
+) -> None:
+    """A job allowed an OIDC token gets the local index's token instead, which
+    signs nothing: its upload of attestations alone is not run, and its line
+    says so; elsewhere such an upload runs (and fails here, finding none)."""
+    workflow = """
+    on: push
+    jobs:
+      publish:
+        runs-on: ubuntu-latest
+        permissions: {id-token: write}
+        steps:
+          - run: mkdir dist && touch dist/a.whl
+          - uses: actions/upload-artifact@v7
+            with:
+              name: attestations
+              path: dist/*.publish.attestation
+              if-no-files-found: error
+          - uses: actions/upload-artifact@v7
+            with: {name: dist, path: dist/, if-no-files-found: error}
+      unsigned:
+        runs-on: ubuntu-latest
+        steps:
+          - uses: actions/upload-artifact@v7
+            with: {name: signed, path: dist/*.attestation, if-no-files-found: error}
+    """
+    code, output = run(tmp_path, workflow)
+    assert code == 1, output
+    assert (
+        "a token of the local index in place of OIDC; step 2 (actions/upload-artifact)"
+        " not run here: dist/*.publish.attestation is what OIDC signing makes (the "
+        "token that stands in for OIDC signs nothing)" in output
+    )
+    assert "publish                                  passed" in output
+    assert sorted(p.name for p in (tmp_path / "work" / "artifacts").iterdir()) == [
+        "dist"
+    ]
+    assert (
+        "unsigned                                 failed: step 1 (actions/upload-"
+        "artifact@v7): no files found at dist/*.attestation" in output
+    )

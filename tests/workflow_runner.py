@@ -15,7 +15,9 @@ here), actions/upload-artifact and actions/download-artifact. `run:` steps run
 in bash with the job's and the step's env and $GITHUB_OUTPUT.
 
 A job that may ask for an OIDC token (`id-token: write`) gets a token of a local
-index instead (pypiserver, started here unless --index-url names one).
+index instead (pypiserver, started here unless --index-url names one). That
+token signs nothing, so such a job's upload-artifact step of only what OIDC
+signing makes (`*.attestation`, PEP 740) is not run, and its job's line says so.
 `--stand-in JOB=COMMAND` runs COMMAND in place of each of JOB's `run:` steps:
 for what cannot run here, such as cibuildwheel without a container engine.
 `--assume-passed JOB` does not run JOB and takes it as passed (for tests that
@@ -82,6 +84,7 @@ ACTIONS = {
     "actions/upload-artifact": {"name", "path", "if-no-files-found"},
     "actions/download-artifact": {"name", "pattern", "path", "merge-multiple"},
 }
+SIGNED = "*.attestation"  # what only OIDC signing makes (PEP 740, by Sigstore)
 
 
 class Refused(Exception):
@@ -568,12 +571,13 @@ class Run:
         )
         env = dict(interpolate(self.workflow.get("env", {}), context))
         env |= interpolate(job.get("env", {}), context)
-        if (permissions or {}).get("id-token") == "write":
+        token_for_oidc = (permissions or {}).get("id-token") == "write"
+        if token_for_oidc:
             env |= self.index
             notes.append("a token of the local index in place of OIDC")
         if job_id in self.stand_ins:
             notes.append(f"stand-in for its run steps: {self.stand_ins[job_id]}")
-        job_run = Job(self, job_id, where, env, context)
+        job_run = Job(self, job_id, where, env, context, token_for_oidc)
         started = time.monotonic()
         try:
             job_run.steps(job.get("steps", []))
@@ -581,8 +585,10 @@ class Run:
             self.outputs.setdefault(job_id, {}).update(outputs)
         except StepFailed as failure:
             self.failed = True
+            notes += job_run.notes
             report(label, "failed", f"{failure}; log: {job_run.log}", *notes)
             return "failure"
+        notes += job_run.notes
         report(label, "passed", f"{time.monotonic() - started:.0f} s", *notes)
         return "success"
 
@@ -597,8 +603,11 @@ class Job:
         where: Path,
         env: dict[str, str],
         context: dict[str, Any],
+        token_for_oidc: bool = False,
     ) -> None:
         self.run, self.job_id, self.env, self.base = run, job_id, env, context
+        self.token_for_oidc = token_for_oidc  # the local index's, which signs nothing
+        self.notes: list[str] = []  # for the job's line: what was not run here
         self.workspace = where / "workspace"
         self.temp = where / "temp"
         for path in (self.workspace, self.temp):
@@ -639,6 +648,15 @@ class Job:
                 if "uses" in step:
                     action = step["uses"].split("@")[0]
                     inputs = interpolate(step.get("with", {}), context)
+                    if why := self.not_here(action, inputs):
+                        self.notes.append(
+                            f"step {number} ({action}) not run here: {why}"
+                        )
+                        self.say(self.notes[-1])
+                        if "id" in step:
+                            skipped = {"outputs": {}, "outcome": "skipped"}
+                            self.steps_context[step["id"]] = skipped
+                        continue
                     ACTION_RUNNERS[action](self, inputs, env)
                 else:
                     self.shell(step, context, env)
@@ -650,6 +668,18 @@ class Job:
                     "outputs": read_outputs(outputs),
                     "outcome": "success",
                 }
+
+    def not_here(self, action: str, inputs: dict[str, Any]) -> str:
+        """Why a step cannot do here what it does on GitHub ("" if it can)."""
+        lines = str(inputs.get("path", "")).splitlines()  # a pattern a line
+        paths = [p.strip() for p in lines if p.strip()]
+        signed = bool(paths) and all(fnmatch.fnmatchcase(p, SIGNED) for p in paths)
+        if action == "actions/upload-artifact" and self.token_for_oidc and signed:
+            return (
+                f"{inputs['path']} is what OIDC signing makes (the token that "
+                "stands in for OIDC signs nothing)"
+            )
+        return ""
 
     def github_env(self) -> dict[str, str]:
         github = self.run.github
