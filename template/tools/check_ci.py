@@ -3,8 +3,6 @@ check jobs come from `nox --list --json`, tools/ci.schema.yml says what else the
 workflow may hold, and this applies it and checks what no schema sees (SAYS). A
 shape you need goes in pyproject.toml, [tool.wheelwright.ci] allow."""
 
-from __future__ import annotations
-
 import fnmatch
 import json
 import re
@@ -42,10 +40,6 @@ SAYS = {  # what each finding says
     "rev": ".pre-commit-config.yaml: {}: rev {}: set it to {}{}, as uv.lock pins {}",
     "backend": "pyproject.toml: [dependency-groups] build-system: list what [build-system] requires",
     "workflow": ".github/workflows/{}: a workflow beside ci.yml: make it sessions",
-    "attestations": "lacks the upload of the attestations publish.py signs: add actions/upload-artifact of"
-    " dist/*.publish.attestation (name: attestations, if-no-files-found: error) after nox, or the release has none",
-    "everything": "download every artifact ({'path': 'dist/', 'merge-multiple': True}): the release's files"
-    " are the build's and the publish job's attestations",
     "allow": "pyproject.toml: [tool.wheelwright.ci] allow[{}]: covers no finding (it needs a key and a reason): fix it or delete it",
 }
 
@@ -75,7 +69,7 @@ def check(root: Path, sessions: dict[str, set[str]]) -> Iterator[str]:
     found: list[tuple[list[Any], str]] = []  # in the workflow: where, and what
     for error in Draft202012Validator(schema).iter_errors(data):
         path, message = list(error.absolute_path), error.message
-        message = SAYS.get(str(dig(error.schema, "says")), message)  # says: a row
+        message = dig(error.schema, "says") or message  # the schema's own words
         extra = re.findall(r"'([^']*)'", message.rsplit("(", 1)[-1])
         extra *= error.validator[-10:] == "Properties"  # a key too many: one each
         found += [([*path, key], SAYS["key"]) for key in extra] or [(path, message)]
