@@ -1095,9 +1095,12 @@ def test_workflow_publish_jobs_are_safe(render) -> None:
         assert set(job["needs"]) == {"check", "build", "wheels"}
         assert ref in job["if"]
         assert (dispatch in job["if"]) if dispatch else ("dispatch" not in job["if"])
-        assert (
-            job["steps"][-1]["run"] == f"uv run --locked --only-group=nox nox -s {name}"
-        )
+        runs = [step["run"] for step in job["steps"] if "run" in step]
+        assert runs == [f"uv run --locked --only-group=nox nox -s {name}"]
+        # After it, only PyPI's job hands its attestations on to the release.
+        at = next(i for i, step in enumerate(job["steps"]) if "run" in step)
+        hands_on = [step["with"]["path"] for step in job["steps"][at + 1 :]]
+        assert hands_on == (["dist/*.publish.attestation"] if name == "publish" else [])
         # no cache a poisoned run could fill: setup-uv's is switched off
         given = [step.get("with", {}) for step in job["steps"]]
         assert all(w["enable-cache"] is False for w in given if "enable-cache" in w)
