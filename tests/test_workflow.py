@@ -53,7 +53,7 @@ def released(committed_project):
 
 
 def run_workflow(
-    project: Path, event: str, index: PackageIndex, work: Path
+    project: Path, event: str, index: PackageIndex, work: Path, *options: str
 ) -> subprocess.CompletedProcess[str]:
     variant_options = ["--assume-passed", "check"]
     jobs = (project / ".github/workflows/ci.yml").read_text()
@@ -73,6 +73,7 @@ def run_workflow(
         "--work",
         str(work),
         *variant_options,
+        *options,
     ]
     result = subprocess.run(
         command, capture_output=True, text=True, check=False, env=project_env()
@@ -123,6 +124,28 @@ def test_a_tag_push_publishes_exactly_what_the_build_made(
             "macos-15-intel, macos-latest, ubuntu-24.04-arm, windows-11-arm, "
             "windows-latest" in result.stdout
         )
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_re_running_every_job_of_a_release_passes_and_publishes_nothing_new(
+    released, index: PackageIndex, tmp_path: Path, variant: str
+) -> None:
+    """GitHub's "Re-run all jobs" (after a failed release job, say) is the same
+    run: the first attempt's artifacts are still there, and upload-artifact
+    refuses their names (409) unless a step may overwrite them."""
+    result = run_workflow(released(variant), "tag", index, tmp_path / "work", "--rerun")
+    first, marker, again = result.stdout.partition("Re-run all jobs (attempt 2)")
+    assert marker, result.stdout
+    assert job_line(first, "publish").startswith(f"{'publish':<40} passed")
+    assert result.returncode == 0
+    jobs = ["build", "publish"] + ["wheels"] * (variant == "c-extension")
+    for job in jobs:
+        assert job_line(again, job).startswith(f"{job:<40} passed"), job
+    assert index.contents() == built_files(tmp_path / "work")  # the re-run's build
+    assert (
+        "already on the index"
+        in (tmp_path / "work/attempt-2/publish/log.txt").read_text()
+    )
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

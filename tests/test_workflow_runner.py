@@ -308,6 +308,41 @@ def test_no_files_for_an_artifact_fails_when_asked_to(tmp_path: Path) -> None:
     assert "no files found at dist/ for the artifact dist" in output
 
 
+@pytest.mark.parametrize("overwrite", [None, "false", "true"])
+def test_a_rerun_keeps_the_artifacts_so_only_an_overwrite_uploads_again(
+    tmp_path: Path, overwrite: str | None
+) -> None:
+    """GitHub's "Re-run all jobs" is the same run: an artifact of the first attempt
+    is still there, and upload-artifact v4+ refuses its name (409) unless told to
+    overwrite it."""
+    option = f", overwrite: {overwrite}" if overwrite else ""
+    workflow = f"""
+    on: push
+    jobs:
+      build:
+        runs-on: ubuntu-latest
+        steps:
+          - run: mkdir dist && echo "$GITHUB_WORKSPACE" > dist/where.txt
+          - uses: actions/upload-artifact@v7
+            with: {{name: dist, path: dist/{option}}}
+    """
+    code, output = run(tmp_path, workflow, "push", "--rerun")
+    assert "Re-run all jobs (attempt 2), the run's artifacts kept:" in output
+    stored = (tmp_path / "work" / "artifacts" / "dist" / "where.txt").read_text()
+    if overwrite == "true":
+        assert code == 0, output
+        assert "attempt-2" in stored  # the re-run's upload replaced the first
+    else:
+        assert code == 1
+        assert (
+            "build                                    failed: step 2 "
+            "(actions/upload-artifact@v7): Failed to CreateArtifact: (409) Conflict: "
+            "an artifact with this name (dist) already exists on the workflow run"
+            in output
+        )
+        assert "attempt-2" not in stored
+
+
 @pytest.mark.parametrize(
     ("step", "message"),
     [

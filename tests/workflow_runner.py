@@ -21,7 +21,9 @@ signing makes (`*.attestation`, PEP 740) is not run, and its job's line says so.
 `--stand-in JOB=COMMAND` runs COMMAND in place of each of JOB's `run:` steps:
 for what cannot run here, such as cibuildwheel without a container engine.
 `--assume-passed JOB` does not run JOB and takes it as passed (for tests that
-are about the jobs after it).
+are about the jobs after it). `--rerun` then runs every job again in the same
+run, as GitHub's "Re-run all jobs" does: the first attempt's artifacts are kept,
+so an upload of the same name fails (409) unless it says `overwrite: true`.
 Jobs whose runner is another OS are listed as not run here. One line per job;
 the exit code is 1 when a job that ran failed.
 """
@@ -81,7 +83,7 @@ ACTIONS = {
     "actions/checkout": {"fetch-depth", "persist-credentials"},
     "actions/setup-python": {"python-version"},
     "astral-sh/setup-uv": {"version-file", "version", "enable-cache"},
-    "actions/upload-artifact": {"name", "path", "if-no-files-found"},
+    "actions/upload-artifact": {"name", "path", "if-no-files-found", "overwrite"},
     "actions/download-artifact": {"name", "pattern", "path", "merge-multiple"},
 }
 SIGNED = "*.attestation"  # what only OIDC signing makes (PEP 740, by Sigstore)
@@ -443,10 +445,15 @@ class Run:
     results: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     failed: bool = False
+    attempt: int = 1  # a re-run's jobs work apart; the run's artifacts are shared
 
     @property
     def artifacts(self) -> Path:
         return self.work / "artifacts"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.work if self.attempt == 1 else self.work / f"attempt-{self.attempt}"
 
     def base_env(self) -> dict[str, str]:
         """This machine's environment, without what a nox or venv around the
@@ -526,7 +533,8 @@ class Run:
             return
         outcomes = []
         for number, matrix in enumerate(combos):
-            where = self.work / (f"{job_id}-{number}" if len(combos) > 1 else job_id)
+            named = f"{job_id}-{number}" if len(combos) > 1 else job_id
+            where = self.jobs_dir / named
             outcomes.append(
                 self.instance(job_id, job, context | {"matrix": matrix}, where)
             )
@@ -899,8 +907,14 @@ def setup_uv(job: Job, inputs: dict[str, Any], env: dict[str, str]) -> None:
 def upload_artifact(job: Job, inputs: dict[str, Any], env: dict[str, str]) -> None:
     name = inputs.get("name", "artifact")
     store = job.run.artifacts / name
-    if store.exists():
-        raise StepFailed(f"an artifact named {name} was uploaded already")
+    overwrite = str(inputs.get("overwrite", False)).lower() == "true"  # a boolean input
+    if store.exists() and overwrite:
+        shutil.rmtree(store)  # GitHub deletes the earlier one, then uploads
+    elif store.exists():  # GitHub's words: artifacts of a run are its attempts'
+        raise StepFailed(
+            "Failed to CreateArtifact: (409) Conflict: an artifact with this "
+            f"name ({name}) already exists on the workflow run"
+        )
     files = []
     for pattern in str(inputs["path"]).split("\n"):
         if pattern.strip():
@@ -969,6 +983,7 @@ def run_workflow(
     stand_ins: dict[str, str],
     assumed: set[str],
     index: dict[str, str],
+    rerun: bool = False,
 ) -> int:
     workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
     workflow["on"] = workflow.pop(
@@ -983,12 +998,18 @@ def run_workflow(
     if not triggered(workflow["on"], github):
         print("The workflow's `on:` does not start it for this event: no job runs.")
         return 0
-    run = Run(project, github, workflow, work, stand_ins, assumed, index)
-    for job_id in job_order(workflow["jobs"]):
-        run.job(job_id)
+    failed = False
+    for attempt in (1, 2) if rerun else (1,):
+        if attempt > 1:
+            print(f"Re-run all jobs (attempt {attempt}), the run's artifacts kept:")
+        run = Run(project, github, workflow, work, stand_ins, assumed, index)
+        run.attempt = attempt
+        for job_id in job_order(workflow["jobs"]):
+            run.job(job_id)
+        failed = failed or run.failed
     for job_id, command in stand_ins.items():
         print(f"Note: {job_id} ran `{command}` in place of its run steps here.")
-    return 1 if run.failed else 0
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1006,6 +1027,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index-url", help="an index to publish to (else pypiserver)")
     parser.add_argument("--index-token", default="local-token")
     parser.add_argument("--work", type=Path, help="where jobs run (else a temp dir)")
+    parser.add_argument(
+        "--rerun", action="store_true", help="then re-run all jobs in the same run"
+    )
     args = parser.parse_args(argv)
     stand_ins = dict(s.split("=", 1) for s in args.stand_in)
     work = args.work or Path(tempfile.mkdtemp(prefix="workflow-"))
@@ -1034,6 +1058,7 @@ def main(argv: list[str] | None = None) -> int:
             stand_ins,
             set(args.assume_passed),
             index,
+            rerun=args.rerun,
         )
     except Refused as refused:
         print(f"Not run: {refused}", file=sys.stderr)
