@@ -154,6 +154,7 @@ ATTESTATIONS = (  # the publish job's last step
     " # v7.0.1\n        with:\n          name: attestations\n"
     "          path: dist/*.publish.attestation\n"
     "          if-no-files-found: error # PyPI's upload is always trusted, so signed\n"
+    "          overwrite: true # a re-run of the job is the same run: its name is taken\n"
 )
 PUBLISH_TEST_STEP = f"      - run: {UV_NOX} -s publish_test\n"
 HOOK = "https://github.com/astral-sh/ruff-pre-commit\n    rev: v0.17.6\n"
@@ -494,11 +495,26 @@ MUTATIONS = {  # each must fail lint with a line naming it
     "attestations missing without an error": case(
         ci("if-no-files-found: error # PyPI", "if-no-files-found: warn # PyPI"),
         expect="job 'publish': steps[5].with: {'name': 'attestations', 'path': "
-        "'dist/*.publish.attestation', 'if-no-files-found': 'error'} was expected",
+        "'dist/*.publish.attestation', 'if-no-files-found': 'error', 'overwrite': "
+        "True} was expected",
     ),
-    "attestations uploaded by publish_test, which TestPyPI refuses": case(
-        ci(PUBLISH_TEST_STEP, PUBLISH_TEST_STEP + ATTESTATIONS.split("\n", 1)[1]),
-        expect="job 'publish_test': steps: Unevaluated items are not allowed",
+    # GitHub keeps a run's artifacts across its attempts: a re-run job's upload
+    # of the same name fails (409) unless it may overwrite it.
+    "a build whose re-run cannot upload its dist/": case(
+        ci(
+            "error\n          overwrite: true # a re-run", "error\n          # a re-run"
+        ),
+        expect="job 'build': steps[4].with: {'name': 'dist', 'path': 'dist/', "
+        "'if-no-files-found': 'error', 'overwrite': True} was expected",
+    ),
+    "attestations a re-run cannot upload again": case(
+        ci(
+            "so signed\n          overwrite: true",
+            "so signed\n          overwrite: false",
+        ),
+        expect="job 'publish': steps[5].with: {'name': 'attestations', 'path': "
+        "'dist/*.publish.attestation', 'if-no-files-found': 'error', 'overwrite': "
+        "True} was expected",
     ),
     # The C variant's own jobs
     "a self-hosted runner among the wheels": case(
