@@ -148,13 +148,14 @@ WHEELS_CHECKOUT = (  # the C variant's: the only job whose runner is the matrix'
 )
 DOWNLOAD = "          merge-multiple: true\n"
 RELEASE_DOWNLOAD = DOWNLOAD + f"      - run: {UV_NOX} -s release\n"
+OVERWRITE = "          overwrite: true # a re-run of the job is the same run: its name is taken\n"
 ATTESTATIONS = (  # the publish job's last step
     "      # The attestations publish.py signed, for the release job's files.\n"
     "      - uses: actions/upload-artifact@043fb46d1a93c77aae656e7c1c64a875d1fc6a0a"
     " # v7.0.1\n        with:\n          name: attestations\n"
     "          path: dist/*.publish.attestation\n"
     "          if-no-files-found: error # PyPI's upload is always trusted, so signed\n"
-    "          overwrite: true # a re-run of the job is the same run: its name is taken\n"
+    + OVERWRITE
 )
 PUBLISH_TEST_STEP = f"      - run: {UV_NOX} -s publish_test\n"
 HOOK = "https://github.com/astral-sh/ruff-pre-commit\n    rev: v0.17.6\n"
@@ -417,8 +418,8 @@ MUTATIONS = {  # each must fail lint with a line naming it
     "an upload before the session": case(
         ci(BUILD_STEP, ""),
         ci(
-            "          if-no-files-found: error\n",
-            "          if-no-files-found: error\n" + BUILD_STEP,
+            "          if-no-files-found: error\n" + OVERWRITE,
+            "          if-no-files-found: error\n" + OVERWRITE + BUILD_STEP,
         ),
         expect=f"job 'build': steps[3].uses: {KEY}",
     ),
@@ -764,7 +765,9 @@ ISSUE_CASES = [
 
 ATTESTATION_CASES = [name for name in MUTATIONS if "attestations" in name]
 
-RERUN_CASES = [name for name in MUTATIONS if "re-run" in name and name not in ATTESTATION_CASES]
+RERUN_CASES = [
+    name for name in MUTATIONS if "re-run" in name and name not in ATTESTATION_CASES
+]
 
 
 # --- odd input ---------------------------------------------------------------

@@ -143,7 +143,7 @@ def test_re_running_every_job_of_a_release_builds_again_and_uploads_nothing_new(
     published, rebuilt = index.contents(), built_files(tmp_path / "work")
     assert published.keys() == rebuilt.keys()
     for job in ["build"] + ["wheels"] * (variant == "c-extension"):
-        assert job_line(again, job).startswith(f"{job:<40} passed"), job
+        assert "  passed: " in job_line(again, job), job
     log = (tmp_path / "work/attempt-2/publish/log.txt").read_text()
     if variant == "pure":
         assert result.returncode == 0, result.stdout
