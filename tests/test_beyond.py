@@ -220,15 +220,24 @@ class StandIn(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_HEAD(self) -> None:  # no release for the tag yet
-        self.send_response(404)
+    def do_HEAD(self) -> None:  # gh release create: is there a release of the tag?
+        self.send_response(200 if self.releases else 404)
         self.send_header("Content-Length", "0")
         self.end_headers()
+
+    def do_GET(self) -> None:  # `gh release view`: the release made, and its files
+        made = self.releases and self.path.startswith(
+            "/repos/owner/fork/releases/tags/"
+        )
+        self.reply(*((200, self.release(draft=False)) if made else (404, {})))
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.path == "/graphql":  # does the tag exist? (--verify-tag)
             return self.reply(200, {"data": {"repository": {"ref": {"id": "tag"}}}})
+        if self.path.endswith("/releases") and self.releases:  # GitHub's answer
+            errors = [{"resource": "Release", "code": "already_exists"}]
+            return self.reply(422, {"message": "Validation Failed", "errors": errors})
         if self.path.endswith("/releases"):
             self.releases.append(json.loads(body))
             return self.reply(201, self.release(draft=True))
@@ -241,8 +250,10 @@ class StandIn(BaseHTTPRequestHandler):
 
     def release(self, *, draft: bool) -> dict[str, Any]:
         api = "https://api.github.com/repos/owner/fork/releases/1"
+        assets = [{"id": n, "name": name, "url": f"{api}/assets/{n}"}
+                  for n, name in enumerate(self.assets, start=1)]  # fmt: skip
         return {
-            "id": 1, "url": api, "draft": draft, "tag_name": "v0.1.0",
+            "id": 1, "url": api, "draft": draft, "tag_name": "v0.1.0", "assets": assets,
             "html_url": "https://github.com/owner/fork/releases/tag/v0.1.0",
             "upload_url": "https://uploads.github.com/repos/owner/fork/releases/1/assets{?name,label}",
         }  # fmt: skip
@@ -298,6 +309,36 @@ def test_release_creates_the_github_release_with_notes_and_every_file(
         "### Added\n\n- The package, started from the wheelwright template.\n"
     )
     assert sorted(seen.assets) == files  # the manifest stays behind
+
+
+def test_a_re_run_of_the_release_uploads_only_what_it_lacks(
+    committed_project: Callable[..., Path],
+    github: tuple[dict[str, str], type[StandIn]],
+) -> None:
+    """A re-run (of the job, or of the session) finds the release made: a
+    second `gh release create` of the tag would fail. It uploads the files the
+    release lacks, replaces none, and says so."""
+    env, seen = github
+    project = committed_project()
+    changelog = project / "CHANGELOG.md"
+    edit(changelog, "## [Unreleased]\n", "## [Unreleased]\n\n## [0.1.0] - 2026-12-02\n")
+    git_commit_all(project, "Release 0.1.0")
+    git(project, "tag", "v0.1.0")
+    (project / "dist").mkdir()
+    for name in ["my_package-0.1.0-py3-none-any.whl", "my_package-0.1.0.tar.gz"]:
+        (project / "dist" / name).write_text(name)
+    nox(project, "-s", "release", env=env)
+    again = nox(project, "-s", "release", env=env)
+    assert "The release v0.1.0 exists: it has all 2 files of dist/" in output(again)
+    late = project / "dist/my_package-0.1.0.tar.gz.publish.attestation"
+    late.write_text("attestation")
+    finished = nox(project, "-s", "release", env=env)
+    assert (
+        "The release v0.1.0 exists: uploaded the 1 of dist/'s 3 files it lacked"
+        in output(finished)
+    )
+    assert len(seen.releases) == 1
+    assert sorted(seen.assets) == sorted(p.name for p in (project / "dist").iterdir())
 
 
 def test_release_refuses_a_version_the_changelog_lacks(
