@@ -226,13 +226,15 @@ class StandIn(BaseHTTPRequestHandler):
         self.end_headers()
 
     def do_GET(self) -> None:  # `gh release view`: the release made, and its files
-        made = self.releases and self.path.startswith(
-            "/repos/owner/fork/releases/tags/"
-        )
+        at = ("/repos/owner/fork/releases/1", "/repos/owner/fork/releases/tags/")
+        made = self.releases and self.path.startswith(at)
         self.reply(*((200, self.release(draft=False)) if made else (404, {})))
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path == "/graphql" and b"RepositoryReleaseByTag" in body:
+            made = {"databaseId": 1, "isDraft": False} if self.releases else None
+            return self.reply(200, {"data": {"repository": {"release": made}}})
         if self.path == "/graphql":  # does the tag exist? (--verify-tag)
             return self.reply(200, {"data": {"repository": {"ref": {"id": "tag"}}}})
         if self.path.endswith("/releases") and self.releases:  # GitHub's answer
