@@ -205,6 +205,7 @@ class StandIn(BaseHTTPRequestHandler):
 
     releases: list[dict[str, Any]]
     assets: list[str]
+    drafted = False  # a draft of the tag's release before (a release drafter's)
 
     def address_string(self) -> str:
         return "unix"
@@ -226,14 +227,19 @@ class StandIn(BaseHTTPRequestHandler):
         self.end_headers()
 
     def do_GET(self) -> None:  # `gh release view`: the release made, and its files
+        if self.drafted and self.path == "/repos/owner/fork/releases/1":
+            return self.reply(200, self.release(draft=not self.releases))
         at = ("/repos/owner/fork/releases/1", "/repos/owner/fork/releases/tags/")
         made = self.releases and self.path.startswith(at)
-        self.reply(*((200, self.release(draft=False)) if made else (404, {})))
+        return self.reply(*((200, self.release(draft=False)) if made else (404, {})))
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.path == "/graphql" and b"RepositoryReleaseByTag" in body:
-            made = {"databaseId": 1, "isDraft": False} if self.releases else None
+            draft = self.drafted and not self.releases
+            made = (
+                {"databaseId": 1, "isDraft": draft} if draft or self.releases else None
+            )
             return self.reply(200, {"data": {"repository": {"release": made}}})
         if self.path == "/graphql":  # does the tag exist? (--verify-tag)
             return self.reply(200, {"data": {"repository": {"ref": {"id": "tag"}}}})
@@ -341,6 +347,27 @@ def test_a_re_run_of_the_release_uploads_only_what_it_lacks(
     )
     assert len(seen.releases) == 1
     assert sorted(seen.assets) == sorted(p.name for p in (project / "dist").iterdir())
+
+
+def test_a_draft_of_the_release_is_not_taken_for_the_release(
+    committed_project: Callable[..., Path],
+    github: tuple[dict[str, str], type[StandIn]],
+) -> None:
+    """A release drafter's draft of the tag is no release: gh release create
+    makes the release, with every file."""
+    env, seen = github
+    seen.drafted = True
+    project = committed_project()
+    changelog = project / "CHANGELOG.md"
+    edit(changelog, "## [Unreleased]\n", "## [Unreleased]\n\n## [0.1.0] - 2026-12-02\n")
+    git_commit_all(project, "Release 0.1.0")
+    git(project, "tag", "v0.1.0")
+    (project / "dist").mkdir()
+    (project / "dist/my_package-0.1.0.tar.gz").write_text("sdist")
+    made = nox(project, "-s", "release", env=env)
+    assert "exists" not in output(made)
+    assert len(seen.releases) == 1
+    assert seen.assets == ["my_package-0.1.0.tar.gz"]
 
 
 def test_release_refuses_a_version_the_changelog_lacks(
