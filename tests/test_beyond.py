@@ -5,6 +5,7 @@ against a local stand-in for GitHub's API)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -205,7 +206,11 @@ class StandIn(BaseHTTPRequestHandler):
 
     releases: list[dict[str, Any]]
     assets: list[str]
+    contents: dict[str, bytes]  # what each asset's upload sent
     drafted = False  # a draft of the tag's release before (a release drafter's)
+    broken: frozenset[str] = (
+        frozenset()
+    )  # assets whose upload broke off (GitHub: "starter")
 
     def address_string(self) -> str:
         return "unix"
@@ -249,8 +254,14 @@ class StandIn(BaseHTTPRequestHandler):
         if self.path.endswith("/releases"):
             self.releases.append(json.loads(body))
             return self.reply(201, self.release(draft=True))
-        self.assets.append(self.path.rpartition("name=")[2])
+        self.assets.append(name := self.path.rpartition("name=")[2])
+        self.contents[name] = body
         return self.reply(201, {"id": len(self.assets)})
+
+    def do_DELETE(self) -> None:  # an asset, by its id in the last listing
+        self.assets.pop(int(self.path.rpartition("/")[2]) - 1)
+        self.send_response(204)
+        self.end_headers()
 
     def do_PATCH(self) -> None:  # published once the files are there
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -258,7 +269,10 @@ class StandIn(BaseHTTPRequestHandler):
 
     def release(self, *, draft: bool) -> dict[str, Any]:
         api = "https://api.github.com/repos/owner/fork/releases/1"
-        assets = [{"id": n, "name": name, "url": f"{api}/assets/{n}"}
+        assets = [{"id": n, "name": name, "url": f"{api}/assets/{n}",
+                   "state": "starter" if name in self.broken else "uploaded",
+                   "size": len(self.contents[name]),
+                   "digest": f"sha256:{hashlib.sha256(self.contents[name]).hexdigest()}"}
                   for n, name in enumerate(self.assets, start=1)]  # fmt: skip
         return {
             "id": 1, "url": api, "draft": draft, "tag_name": "v0.1.0", "assets": assets,
@@ -280,7 +294,7 @@ def github(tmp_path: Path) -> Iterator[tuple[dict[str, str], type[StandIn]]]:
     config = tmp_path / "gh-config"
     config.mkdir()
     (config / "config.yml").write_text(f"http_unix_socket: {socket_path}\n")
-    handler = type("Seen", (StandIn,), {"releases": [], "assets": []})
+    handler = type("Seen", (StandIn,), {"releases": [], "assets": [], "contents": {}})
     server = socketserver.ThreadingUnixStreamServer(str(socket_path), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     env = {"GH_CONFIG_DIR": str(config), "GH_TOKEN": "t", "GH_REPO": "owner/fork"}
@@ -337,7 +351,10 @@ def test_a_re_run_of_the_release_uploads_only_what_it_lacks(
         (project / "dist" / name).write_text(name)
     nox(project, "-s", "release", env=env)
     again = nox(project, "-s", "release", env=env)
-    assert "The release v0.1.0 exists: it has all 2 files of dist/" in output(again)
+    assert (
+        "The release v0.1.0 exists: it has all 2 files of dist/, byte for byte"
+        in output(again)
+    )
     late = project / "dist/my_package-0.1.0.tar.gz.publish.attestation"
     late.write_text("attestation")
     finished = nox(project, "-s", "release", env=env)
@@ -347,6 +364,71 @@ def test_a_re_run_of_the_release_uploads_only_what_it_lacks(
     )
     assert len(seen.releases) == 1
     assert sorted(seen.assets) == sorted(p.name for p in (project / "dist").iterdir())
+
+
+def made_release(project: Path, env: dict[str, str]) -> Path:
+    """v0.1.0 tagged, its CHANGELOG section written, released with a wheel and
+    an sdist; dist/."""
+    changelog = project / "CHANGELOG.md"
+    edit(changelog, "## [Unreleased]\n", "## [Unreleased]\n\n## [0.1.0] - 2026-12-02\n")
+    git_commit_all(project, "Release 0.1.0")
+    git(project, "tag", "v0.1.0")
+    (dist := project / "dist").mkdir()
+    for name in ["my_package-0.1.0-py3-none-any.whl", "my_package-0.1.0.tar.gz"]:
+        (dist / name).write_text(name)
+    nox(project, "-s", "release", env=env)
+    return dist
+
+
+def test_a_re_run_replaces_an_upload_that_broke_off(
+    committed_project: Callable[..., Path],
+    github: tuple[dict[str, str], type[StandIn]],
+) -> None:
+    """An asset whose upload broke off is listed, in state "starter": it is not
+    the file, so a re-run uploads it again in its place."""
+    env, seen = github
+    made_release(project := committed_project(), env)
+    seen.broken = frozenset({"my_package-0.1.0.tar.gz"})
+    finished = nox(project, "-s", "release", env=env)
+    assert "uploaded the 1 of dist/'s 2 files it lacked" in output(finished)
+    assert sorted(seen.assets) == sorted(p.name for p in (project / "dist").iterdir())
+
+
+def test_a_re_run_refuses_a_release_whose_file_of_that_name_differs(
+    committed_project: Callable[..., Path],
+    github: tuple[dict[str, str], type[StandIn]],
+) -> None:
+    """A file of the release that is not dist/'s (another build, attached from a
+    laptop, say) is never called the same, nor replaced: one line names it."""
+    env, seen = github
+    dist = made_release(project := committed_project(), env)
+    (dist / "my_package-0.1.0.tar.gz").write_text("another build")
+    refused = nox(project, "-s", "release", check=False, env=env)
+    assert refused.returncode != 0
+    assert (
+        "The release v0.1.0 has a my_package-0.1.0.tar.gz that is not dist/'s "
+        "(another sha256): delete it from the release (gh release delete-asset "
+        "v0.1.0 my_package-0.1.0.tar.gz), or put its build in dist/, and rerun"
+    ) in " ".join(output(refused).split())
+    assert seen.contents["my_package-0.1.0.tar.gz"] == b"my_package-0.1.0.tar.gz"
+
+
+def test_a_re_run_attaches_files_to_a_release_written_by_hand(
+    committed_project: Callable[..., Path],
+    github: tuple[dict[str, str], type[StandIn]],
+) -> None:
+    """Without a CHANGELOG section the release job stops, and the README says
+    to write the notes on GitHub's page: the re-run then attaches the files,
+    without asking the CHANGELOG again."""
+    env, seen = github
+    project = committed_project()
+    git(project, "tag", "v0.1.0")  # no ## [0.1.0] section
+    (project / "dist").mkdir()
+    (project / "dist/my_package-0.1.0.tar.gz").write_text("sdist")
+    seen.releases.append({"tag_name": "v0.1.0", "body": "Written on GitHub's page"})
+    finished = nox(project, "-s", "release", env=env)
+    assert "uploaded the 1 of dist/'s 1 files it lacked" in output(finished)
+    assert seen.assets == ["my_package-0.1.0.tar.gz"]
 
 
 def test_a_draft_of_the_release_is_not_taken_for_the_release(
