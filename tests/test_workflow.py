@@ -134,8 +134,8 @@ def test_re_running_every_job_of_a_release_builds_again_and_uploads_nothing_new(
     run: the first attempt's artifacts are still there, and upload-artifact
     refuses their names (409) unless a step may overwrite them. The pure build
     comes out byte for byte the same, so its publish finds it all on the index;
-    compiled wheels do not, so publish refuses them and says what keeps the
-    first build."""
+    compiled wheels do not, so publish refuses them, uploading nothing, and
+    says why."""
     result = run_workflow(released(variant), "tag", index, tmp_path / "work", "--rerun")
     first, marker, again = result.stdout.partition("Re-run all jobs (attempt 2)")
     assert marker, result.stdout
@@ -154,7 +154,10 @@ def test_re_running_every_job_of_a_release_builds_again_and_uploads_nothing_new(
         assert result.returncode == 1, result.stdout
         assert job_line(again, "publish").startswith(f"{'publish':<40} failed")
         assert "a different build of this version is already on the index" in log
-        assert "use 'Re-run failed jobs': that keeps the first build" in log
+        assert (
+            "put that build in place of the run's first: 'Re-run failed jobs' builds"
+            in log
+        )
         assert "Nothing was uploaded." in log
         assert [name for name in published if published[name] != rebuilt[name]]
 
