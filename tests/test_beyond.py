@@ -303,16 +303,32 @@ def github(tmp_path: Path) -> Iterator[tuple[dict[str, str], type[StandIn]]]:
     server.server_close()
 
 
+def tag_a_release(project: Path) -> None:
+    """v0.1.0: its CHANGELOG section written, committed and tagged."""
+    changelog = project / "CHANGELOG.md"
+    edit(changelog, "## [Unreleased]\n", "## [Unreleased]\n\n## [0.1.0] - 2026-12-02\n")
+    git_commit_all(project, "Release 0.1.0")
+    git(project, "tag", "v0.1.0")
+
+
+def made_release(project: Path, env: dict[str, str]) -> Path:
+    """v0.1.0 tagged, its CHANGELOG section written, released with a wheel and
+    an sdist; dist/."""
+    tag_a_release(project)
+    (dist := project / "dist").mkdir()
+    for name in ["my_package-0.1.0-py3-none-any.whl", "my_package-0.1.0.tar.gz"]:
+        (dist / name).write_text(name)
+    nox(project, "-s", "release", env=env)
+    return dist
+
+
 def test_release_creates_the_github_release_with_notes_and_every_file(
     committed_project: Callable[..., Path],
     github: tuple[dict[str, str], type[StandIn]],
 ) -> None:
     env, seen = github
     project = committed_project()
-    changelog = project / "CHANGELOG.md"
-    edit(changelog, "## [Unreleased]\n", "## [Unreleased]\n\n## [0.1.0] - 2026-12-02\n")
-    git_commit_all(project, "Release 0.1.0")
-    git(project, "tag", "v0.1.0")
+    tag_a_release(project)
     dist = project / "dist"
     dist.mkdir()
     files = [
@@ -341,15 +357,7 @@ def test_a_re_run_of_the_release_uploads_only_what_it_lacks(
     second `gh release create` of the tag would fail. It uploads the files the
     release lacks, replaces none, and says so."""
     env, seen = github
-    project = committed_project()
-    changelog = project / "CHANGELOG.md"
-    edit(changelog, "## [Unreleased]\n", "## [Unreleased]\n\n## [0.1.0] - 2026-12-02\n")
-    git_commit_all(project, "Release 0.1.0")
-    git(project, "tag", "v0.1.0")
-    (project / "dist").mkdir()
-    for name in ["my_package-0.1.0-py3-none-any.whl", "my_package-0.1.0.tar.gz"]:
-        (project / "dist" / name).write_text(name)
-    nox(project, "-s", "release", env=env)
+    made_release(project := committed_project(), env)
     again = nox(project, "-s", "release", env=env)
     assert (
         "The release v0.1.0 exists: it has all 2 files of dist/, byte for byte"
@@ -364,20 +372,6 @@ def test_a_re_run_of_the_release_uploads_only_what_it_lacks(
     )
     assert len(seen.releases) == 1
     assert sorted(seen.assets) == sorted(p.name for p in (project / "dist").iterdir())
-
-
-def made_release(project: Path, env: dict[str, str]) -> Path:
-    """v0.1.0 tagged, its CHANGELOG section written, released with a wheel and
-    an sdist; dist/."""
-    changelog = project / "CHANGELOG.md"
-    edit(changelog, "## [Unreleased]\n", "## [Unreleased]\n\n## [0.1.0] - 2026-12-02\n")
-    git_commit_all(project, "Release 0.1.0")
-    git(project, "tag", "v0.1.0")
-    (dist := project / "dist").mkdir()
-    for name in ["my_package-0.1.0-py3-none-any.whl", "my_package-0.1.0.tar.gz"]:
-        (dist / name).write_text(name)
-    nox(project, "-s", "release", env=env)
-    return dist
 
 
 def test_a_re_run_replaces_an_upload_that_broke_off(
@@ -440,10 +434,7 @@ def test_a_draft_of_the_release_is_not_taken_for_the_release(
     env, seen = github
     seen.drafted = True
     project = committed_project()
-    changelog = project / "CHANGELOG.md"
-    edit(changelog, "## [Unreleased]\n", "## [Unreleased]\n\n## [0.1.0] - 2026-12-02\n")
-    git_commit_all(project, "Release 0.1.0")
-    git(project, "tag", "v0.1.0")
+    tag_a_release(project)
     (project / "dist").mkdir()
     (project / "dist/my_package-0.1.0.tar.gz").write_text("sdist")
     made = nox(project, "-s", "release", env=env)
