@@ -449,6 +449,29 @@ def forge_an_sdist(project: Path, tmp_path: Path) -> str:
     return SDIST
 
 
+def drop_a_module_but_not_its_record_row(project: Path, tmp_path: Path) -> str:
+    """The one RECORD case installer passes: a row whose file is gone."""
+    rewrite_wheel(project / "dist" / WHEEL, WHEEL,
+                  lambda members: members.pop("my_package/text.py"), fix_record=False)  # fmt: skip
+    return WHEEL
+
+
+def add_a_member_outside_the_sdist_folder(project: Path, tmp_path: Path) -> str:
+    """The real sdist, and a file that unpacks beside its folder ("..")."""
+    sdist = project / "dist" / SDIST
+    with tarfile.open(sdist) as real:
+        members = [(m, real.extractfile(m)) for m in real.getmembers()]
+        payload = b"print('beside the sdist')\n"
+        with tarfile.open(tmp_path / SDIST, "w:gz") as forged:
+            for member, data in members:
+                forged.addfile(member, data)
+            evil = tarfile.TarInfo("my_package-1.0.0/../evil.py")
+            evil.size = len(payload)
+            forged.addfile(evil, io.BytesIO(payload))
+    shutil.move(tmp_path / SDIST, sdist)
+    return SDIST
+
+
 def retag_the_wheel(project: Path, tmp_path: Path) -> str:
     name = "my_package-1.0.0-py2.py3-none-any.whl"
     rewrite_wheel(project / "dist" / WHEEL, name, lambda members: None)
@@ -474,6 +497,13 @@ CONTENT_REFUSALS = {
     ),
     forge_an_sdist: (
         "has no my_package-1.0.0/pyproject.toml, which every sdist has. Build again"
+    ),
+    drop_a_module_but_not_its_record_row: (
+        "its RECORD lists my_package/text.py, which it does not hold. Build again"
+    ),
+    add_a_member_outside_the_sdist_folder: (
+        "holds my_package-1.0.0/../evil.py outside its one top-level "
+        "my_package-1.0.0/. Build again"
     ),
     retag_the_wheel: (
         "its METADATA and WHEEL say my-package 1.0.0, py3-none-any: a renamed file? "
