@@ -16,7 +16,6 @@ import tarfile
 import tempfile
 import tomllib
 import zipfile
-from collections.abc import Iterator
 from email.parser import HeaderParser
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
@@ -77,8 +76,7 @@ def git(*args: str) -> str | None:
 
 
 def sha256(path: Path) -> str:
-    with path.open("rb") as file:
-        return hashlib.file_digest(file, "sha256").hexdigest()
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def main(args: list[str]) -> int:
@@ -134,24 +132,24 @@ def publish(repository: str, *, confirmed: bool) -> int:
     incomplete = [refusal("dist/", "no sdist")] * all(f.tags for f in files)
     if not (binary if compiled else [f for f in files if f.tags]):
         incomplete.append(refusal("dist/", "no wheels" + " compiled" * compiled))
-    to_pypi = urlsplit(url).hostname in {"upload.pypi.org", "pypi.org"}
+    parts = urlsplit(url)
+    to_pypi = parts.hostname in {"upload.pypi.org", "pypi.org"}
     if repository == "pypi" or to_pypi:  # whichever the session: PyPI gets releases
         refuse(incomplete + check_release(files[0].version, pyproject, manifests))
     warnings = "".join(f"Warning: {warning}\n" for warning in incomplete)
     print(warnings, end="", flush=True)  # `publish_test` (a laptop may lack Docker)
 
-    if env.get("TWINE_PASSWORD") and not (
-        urlsplit(url).username or "UV_PUBLISH_TOKEN" in env
-    ):  # uv reads its own names only
+    if env.get("TWINE_PASSWORD") and not (parts.username or "UV_PUBLISH_TOKEN" in env):
         env.setdefault("UV_PUBLISH_USERNAME", env.get("TWINE_USERNAME", "__token__"))
-        env.setdefault("UV_PUBLISH_PASSWORD", env["TWINE_PASSWORD"])
+        env.setdefault("UV_PUBLISH_PASSWORD", env["TWINE_PASSWORD"])  # uv's names
     keys = ("UV_PUBLISH_TOKEN", "UV_PUBLISH_PASSWORD", "TWINE_PASSWORD")
-    SECRETS.extend(s for s in [*map(env.get, keys), urlsplit(url).password] if s)
+    SECRETS.extend(s for s in [*map(env.get, keys), parts.password] if s)
     trusted = IN_GITHUB_ACTIONS and not SECRETS  # a token given wins over OIDC
     if not (trusted or SECRETS):  # uv would fail at the first upload
         raise Refusal(refusal("uv publish", "no token"))
-    env |= {"UV_PUBLISH_URL": url, "UV_PUBLISH_CHECK_URL": check, "NO_COLOR": "1"}
-    env["COLUMNS"] = "10000"  # uv's errors on one line each, as the checks read them
+    # COLUMNS: uv's errors on one line each, as the checks read them
+    env |= {"UV_PUBLISH_URL": url, "UV_PUBLISH_CHECK_URL": check, "NO_COLOR": "1",
+            "COLUMNS": "10000"}  # fmt: skip
     where = {"url": mask(url), "check": mask(check)}
     uv = ["--trusted-publishing", "always" if trusted else "never"]
     paths = [f.path for f in files]
@@ -159,9 +157,8 @@ def publish(repository: str, *, confirmed: bool) -> int:
     if code:  # another build of a file there, or uv's failure
         raise Refusal(f"{explain(code, said, where)}{SAY['dry run']}{indent(said)}")
     new = [f for f in files if f.path.name not in there]
-    for f in files:
-        if f not in new:
-            print(f"{f.path.name}: {SAY['skipped']}")
+    for f in set(files) - set(new):
+        print(f"{f.path.name}: {SAY['skipped']}")
     release = {"release": f"{project} {files[0].version}", "warnings": warnings} | where
     # Signed even when all is there: a rerun still hands the release job its files.
     attestations = sign(paths) if trusted and to_pypi else []  # TestPyPI: a 400
@@ -171,8 +168,7 @@ def publish(repository: str, *, confirmed: bool) -> int:
     if repository == "pypi" and not IN_CI and not confirmed:
         if not sys.stdin.isatty():
             raise Refusal(refusal("publishing to PyPI", "no terminal"))
-        listing = "".join(f"\n  {f.path.name}" + " (already there)" * (f not in new)
-                          for f in files)  # fmt: skip
+        listing = "\n" + table(files, new, now="to upload")
         answer = input(SAY["ask"].format(listing=listing, **where))
         if answer.strip().lower() not in {"y", "yes"}:
             raise Refusal(refusal("publishing to PyPI", "not confirmed"))
@@ -180,17 +176,17 @@ def publish(repository: str, *, confirmed: bool) -> int:
     count = f"{len(new)} file{'s' * (len(new) > 1)}"
     print(SAY["uploading"].format(**release, count=count, size=size), flush=True)
     code, _, output = uv_publish(uv, paths + attestations, env)
-    what = explain(code, output, where)
     read, there, said = uv_publish(uv, paths, env, "--dry-run")  # the read-back
     if code == read == 0 and len(there) == len(files):
         print(SAY["published"].format(**release, table=table(files, new)), end="")
         return 0
+    what = explain(code, output, where)
     if code == 0:  # uploaded, and not all of it read back
         unread = SAY["unread"].format(explain(read, said, where))
-        what = SAY["unlisted"].format(**where) if read == 0 else unread
+        what = unread if read else SAY["unlisted"].format(**where)
         output += f"\n\nuv publish --dry-run (the read-back) said:\n{said}"
     sent = re.findall(r"^Uploading (\S+) \(", output, re.MULTILINE)
-    sent = sent if code == 0 else sent[:-1]  # uv sends one file after the other
+    sent = sent[:-1] if code else sent  # uv sends one file after the other
     got = [f.path.name for f in files if f.path.name in there]
     lost = [f.path.name for f in files if f.path.name not in there] or ["none"]
     if read == 0 and got:
@@ -226,7 +222,13 @@ def read_dist(project: str) -> tuple[list[DistFile], list[Manifest]]:
             except (ValueError, AssertionError, TypeError) as error:
                 problems.append(refusal(where, "bad manifest", error=repr(error)))
         else:
-            named, version, tags = parse_name(name)
+            try:  # the project, version and tags that the name says
+                if name.endswith(".whl"):
+                    named, version, _, tags = parse_wheel_filename(name)
+                else:
+                    (named, version), tags = parse_sdist_filename(name), frozenset()
+            except ValueError:  # packaging's Invalid*Filename, InvalidVersion
+                named, version, tags = canonical(""), Version("0"), frozenset()
             expected = f"{project.replace('-', '_')}-{version}"
             expected += "-*.whl" if tags else ".tar.gz"  # as build tools write it
             if named != project:
@@ -243,18 +245,7 @@ def read_dist(project: str) -> tuple[list[DistFile], list[Manifest]]:
     return sorted(files, key=lambda f: (not f.tags, f.path.name)), manifests
 
 
-def parse_name(name: str) -> tuple[str, Version, frozenset[Tag]]:
-    """The project, version and tags that a wheel's or an sdist's name says."""
-    try:
-        if name.endswith(".whl"):
-            project, version, _, tags = parse_wheel_filename(name)
-            return project, version, tags
-        return *parse_sdist_filename(name), frozenset()
-    except ValueError:  # packaging's Invalid*Filename, InvalidVersion
-        return "", Version("0"), frozenset()
-
-
-def check_contents(f: DistFile) -> Iterator[str]:
+def check_contents(f: DistFile) -> list[str]:
     """What a file says it is against its name. A wheel: RECORD by installer
     (what `--validate-record all` runs), and no row without its file. An sdist:
     one top-level {name}-{version}/ with PKG-INFO and pyproject.toml."""
@@ -263,7 +254,7 @@ def check_contents(f: DistFile) -> Iterator[str]:
     from installer.sources import WheelFile
 
     name, top = f.path.name, PurePosixPath(f.path.name.removesuffix(".tar.gz"))
-    tags: list[str] = []
+    problems, tags, meta = [], list[str](), ""
     try:
         if f.tags:
             with zipfile.ZipFile(f.path) as wheel:
@@ -272,44 +263,43 @@ def check_contents(f: DistFile) -> Iterator[str]:
                 except InstallerError as error:
                     issues = getattr(error, "issues", [str(error)])
                     issues = [re.sub(r"^In [^,]*, ", "", issue) for issue in issues]
-                    yield refusal(name, "record", issues="; ".join(issues))
+                    problems.append(refusal(name, "record", issues="; ".join(issues)))
                 rows = parse_record_file(source.read_dist_info("RECORD").splitlines())
                 if lost := [row[0] for row in rows if row[0] not in wheel.namelist()]:
-                    yield refusal(name, "lost member", members=", ".join(lost[:3]))
-                lines = HeaderParser().parsestr(source.read_dist_info("WHEEL"))
-                tags = [
-                    str(t) for tag in lines.get_all("Tag", []) for t in parse_tag(tag)
-                ]
+                    lost_member = refusal(name, "lost member", members=", ".join(lost))
+                    problems.append(lost_member)
+                declared = HeaderParser().parsestr(source.read_dist_info("WHEEL"))
+                for line in declared.get_all("Tag", []):
+                    tags += map(str, parse_tag(line))
                 meta = source.read_dist_info("METADATA")
         else:
             with tarfile.open(f.path, "r:gz") as sdist:
                 members = {PurePosixPath(m.name): m for m in sdist.getmembers()}
                 if out := [str(p) for p in members
                            if p.parts[:1] != top.parts or ".." in p.parts]:  # fmt: skip
-                    yield refusal(name, "layout", members=", ".join(out[:3]), top=top)
+                    beside = ", ".join(out[:3])  # a tar may hold thousands
+                    problems.append(refusal(name, "layout", members=beside, top=top))
                 held = {path for path, member in members.items() if member.isfile()}
-                for required in DATA["sdist"]:
-                    if top / required not in held:
-                        yield refusal(name, "not an sdist", top=top, member=required)
-                pkg_info = members.get(top / "PKG-INFO")
-                if not (pkg_info and (data := sdist.extractfile(pkg_info))):
-                    return  # said above
-                meta = data.read().decode()
+                problems += [refusal(name, "not an sdist", top=top, member=required)
+                             for required in DATA["sdist"] if top / required not in held]  # fmt: skip
+                pkg_info = top / "PKG-INFO"
+                if pkg_info in held and (data := sdist.extractfile(members[pkg_info])):
+                    meta = data.read().decode()
         says = HeaderParser().parsestr(meta)
-        said = f"{canonical(says.get('Name', ''))} {says.get('Version')}"
-        said += "".join(f", {tag}" for tag in sorted(tags))
-        expected = f"{canonical(name.split('-')[0])} {f.version}"
-        if said != expected + "".join(f", {tag}" for tag in sorted(map(str, f.tags))):
+        said = ", ".join([f"{canonical(says.get('Name', ''))} {says.get('Version')}",
+                          *sorted(tags)])  # fmt: skip
+        if meta and said != ", ".join([f"{canonical(name.split('-')[0])} {f.version}",
+                                       *sorted(map(str, f.tags))]):  # fmt: skip
             whose = "its METADATA and WHEEL say" if f.tags else "its PKG-INFO says"
-            yield refusal(name, "renamed", source=whose, said=said)
+            problems.append(refusal(name, "renamed", source=whose, said=said))
     except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile,
             tarfile.TarError, InstallerError) as error:  # fmt: skip
         kind = "wheel (a zip archive)" if f.tags else "sdist (a .tar.gz archive)"
-        yield refusal(name, "unreadable", kind=kind, error=error)
-    platforms = sorted({tag.platform for tag in f.tags})
-    for key, pattern in DATA["platforms"].items():  # tags no index takes
-        for tag in filter(re.compile(pattern).match, platforms):
-            yield refusal(name, key, tag=tag)
+        problems.append(refusal(name, "unreadable", kind=kind, error=error))
+    return problems + [refusal(name, key, tag=tag)  # tags that no index takes
+                       for key, pattern in DATA["platforms"].items()
+                       for tag in sorted({t.platform for t in f.tags})
+                       if re.match(pattern, tag)]  # fmt: skip
 
 
 def run_tools(files: list[DistFile]) -> list[str]:
@@ -341,10 +331,9 @@ def check_manifests(files: list[DistFile], manifests: list[Manifest]) -> list[st
             problems.append(refusal(f.path.name, "not as built", by=by, manifest=where))
         elif not recorded:
             problems.append(refusal(f.path.name, "unlisted"))
-    for m in manifests:
-        for name in sorted(m["files"].keys() - {f.path.name for f in files}):
-            problems.append(refusal(name, "missing", manifest=m["path"]))
-    return problems
+    names = {f.path.name for f in files}
+    return problems + [refusal(name, "missing", manifest=m["path"])
+                       for m in manifests for name in sorted(m["files"].keys() - names)]  # fmt: skip
 
 
 def check_release(version: Version, pyproject: dict[str, Any],
@@ -366,16 +355,13 @@ def check_release(version: Version, pyproject: dict[str, Any],
         said = f"HEAD's tags: {', '.join(tags.split())}" if tags.split() else ""
         said = said or "HEAD has no tag"
         problems.append(refusal("git", "not the tag", version=version, tags=said))
-    at = head.strip()
     for m in manifests:
-        by, commit = m["built_by"], m["commit"]
-        if commit != at:
-            built = f"commit {commit[:12]}" if commit else "no commit"
-            problems.append(
-                refusal(m["path"], "not HEAD", by=by, commit=built, head=at[:12])
-            )
+        built = f"commit {m['commit'][:12]}" if m["commit"] else "no commit"
+        if m["commit"] != head.strip():
+            problems.append(refusal(m["path"], "not HEAD", by=m["built_by"],
+                                    commit=built, head=head[:12]))  # fmt: skip
         elif m["dirty"] is not False:
-            problems.append(refusal(m["path"], "dirty", by=by))
+            problems.append(refusal(m["path"], "dirty", by=m["built_by"]))
     return problems
 
 
@@ -392,11 +378,8 @@ def uv_publish(flags: list[str], paths: list[Path], env: dict[str, str],
             code = -2
         log.seek(0)
         said = log.read() + "\n(interrupted: Ctrl-C)" * (code == -2)
-    return (
-        code,
-        set(re.findall(r"^File (\S+) already exists", said, re.MULTILINE)),
-        said,
-    )
+    there = set(re.findall(r"^File (\S+) already exists", said, re.MULTILINE))
+    return code, there, said
 
 
 def sign(paths: list[Path]) -> list[Path]:
@@ -426,10 +409,10 @@ def cause(said: str) -> str:
     return ([n[6:].strip() for n in lines if n.startswith("cause:")] or lines)[-1]
 
 
-def table(files: list[DistFile], new: list[DistFile]) -> str:
+def table(files: list[DistFile], new: list[DistFile], now: str = "uploaded now") -> str:
     width = max(len(f.path.name) for f in files)
     return "\n".join(f"  {f.path.name:{width}}  {f.path.stat().st_size / 1000:8,.1f} kB  "
-                     f"{f.sha256[:12]}  {'uploaded now' if f in new else 'already there'}"
+                     f"{f.sha256[:12]}  {now if f in new else 'already there'}"
                      for f in files)  # fmt: skip
 
 
