@@ -6,7 +6,7 @@ gives it mid-release. A status code (400, 403, 503) is answered with that
 status; "reset" drops the connection (TCP RST) in the middle of the upload;
 "hang" holds the upload unanswered (for a Ctrl-C); "attestations" answers 400
 to an upload that carries PEP 740 attestations, as TestPyPI has done.
-Reads (GETs) after `reads_pass` uploads get `read_fault`: "cut" sends half the
+Reads (GETs) after `reads_pass` upload attempts get `read_fault`: "cut" sends half the
 index's answer and closes the connection, "malformed" answers invalid JSON.
 Only the standard library, and only 127.0.0.1.
 """
@@ -39,7 +39,7 @@ class FaultProxy:
     fault: int | str | None = None  # None: pass everything
     passes: int = 1  # uploads passed before the fault starts
     read_fault: str | None = None  # "cut" or "malformed": the index's answers
-    reads_pass: int = 0  # uploads passed before reads get the read_fault
+    reads_pass: int = 0  # upload attempts (passed or not) before reads get read_fault
     url: str = ""
     uploads: list[tuple[str, str]] = field(default_factory=list)  # (file, outcome)
     hung: threading.Event = field(default_factory=threading.Event)  # set: let go
@@ -62,8 +62,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass  # quiet: the tests read `uploads`
 
     def do_GET(self) -> None:
-        passed = sum(outcome == "passed" for _, outcome in self.proxy.uploads)
-        if self.proxy.read_fault and passed >= self.proxy.reads_pass:
+        if self.proxy.read_fault and len(self.proxy.uploads) >= self.proxy.reads_pass:
             self._answer_badly(self.proxy.read_fault)
             return
         self._forward(b"")

@@ -1021,6 +1021,26 @@ def test_an_unreadable_answer_after_the_uploads_is_one_line_and_no_traceback(
     assert "Nothing to do." in again.stdout
 
 
+def test_a_failed_first_upload_and_an_unreadable_index_claim_nothing_either_way(
+    project: Path, index: PackageIndex
+) -> None:
+    # The first upload fails ambiguously (503: stored or not?), then the index
+    # cannot be read: nothing is known to have reached it, nor known not to.
+    with fault_proxy(index.url, 503, passes=0) as proxy:
+        proxy.read_fault, proxy.reads_pass = "cut", 1
+        result = publish(project, index, "publish_test", url=proxy.url)
+    printed = output(result)
+    assert result.returncode != 0, printed
+    assert proxy.uploads[0] == (WHEEL, "503")
+    assert ("The index could not be read back to say whether any of them reached it "
+            "(") in printed  # fmt: skip
+    assert "uv sent  in full" not in printed
+    assert "Nothing was uploaded" not in printed
+    assert "None of them" not in printed
+    assert "Run `nox -s publish_test` again" in printed
+    assert "Traceback" not in printed
+
+
 def test_a_wrong_simple_url_is_found_by_the_read_back(
     project: Path, index: PackageIndex
 ) -> None:

@@ -195,7 +195,8 @@ def publish(repository: str, *, confirmed: bool) -> int:
         reply = SAY["none reached"]
     else:  # the index lists none (a wrong simple URL?), or it could not be read
         why = cause(said) if read else f"{where['check']} lists none"
-        reply = SAY["sent"].format(cause=why, sent=", ".join(sent))
+        reply = SAY["sent" if sent else "unknown"]  # uv's first upload may be there
+        reply = reply.format(cause=why, sent=", ".join(sent))
     rerun = SAY["rerun"].format(session=DATA["sessions"][repository])
     print(mask(SAY["incomplete"].format(what=what, reply=reply, rerun=rerun) + indent(output)),
           file=sys.stderr)  # fmt: skip
