@@ -5,9 +5,12 @@ first `passes`: those get the fault, as a real index or network sometimes
 gives it mid-release. A status code (400, 403, 503) is answered with that
 status; "reset" drops the connection (TCP RST) in the middle of the upload;
 "hang" holds the upload unanswered (for a Ctrl-C); "attestations" answers 400
-to an upload that carries PEP 740 attestations, as TestPyPI has done.
+to an upload that carries PEP 740 attestations, as TestPyPI has done;
+"stored-503" passes the upload to the index, then answers 503 (stored, yet
+failed: the ambiguous case). `credentials` holds each upload's Authorization.
 Reads (GETs) after `reads_pass` upload attempts get `read_fault`: "cut" sends half the
-index's answer and closes the connection, "malformed" answers invalid JSON.
+index's answer and closes the connection, "malformed" answers invalid JSON,
+"hang" holds the read unanswered (setting `reading`, for a Ctrl-C).
 Only the standard library, and only 127.0.0.1.
 """
 
@@ -42,7 +45,9 @@ class FaultProxy:
     reads_pass: int = 0  # upload attempts (passed or not) before reads get read_fault
     url: str = ""
     uploads: list[tuple[str, str]] = field(default_factory=list)  # (file, outcome)
+    credentials: list[str] = field(default_factory=list)  # each upload's Authorization
     hung: threading.Event = field(default_factory=threading.Event)  # set: let go
+    reading: threading.Event = field(default_factory=threading.Event)  # a read hangs
 
     def _outcome(self) -> int | str | None:
         uploads_so_far = len(self.uploads)
@@ -68,6 +73,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._forward(b"")
 
     def _answer_badly(self, fault: str) -> None:
+        if fault == "hang":
+            self.proxy.reading.set()
+            self.proxy.hung.wait(timeout=120)
+            return
         payload = b'{"meta": {"api-version": "1.1"}, "name": "my-package", "files": ['
         self.send_response(200, "OK")
         self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
@@ -80,6 +89,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
+        self.proxy.credentials.append(self.headers.get("Authorization", ""))
         if (fault := self.proxy._outcome()) == "reset":
             # Read half the upload, then drop the connection with a RST.
             head = self.rfile.read(length // 2)
@@ -100,11 +110,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         if fault == "attestations":
             fault = 400 if b'name="attestations"' in body else None
-        if isinstance(fault, int):
+        if fault == "stored-503":
+            self._forward(body, answer=False)  # the index keeps it; its answer is lost
+        status = 503 if fault == "stored-503" else fault
+        if isinstance(status, int):
             self.proxy.uploads.append((name, str(fault)))
-            reason = REASONS.get(fault, "injected fault")
-            self.send_response(fault, reason)
-            payload = f"{fault} {reason}\n".encode()
+            reason = REASONS.get(status, "injected fault")
+            self.send_response(status, reason)
+            payload = f"{status} {reason}\n".encode()
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
@@ -113,7 +126,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.proxy.uploads.append((name, "passed"))
         self._forward(body)
 
-    def _forward(self, body: bytes) -> None:
+    def _forward(self, body: bytes, *, answer: bool = True) -> None:
         target = urllib.parse.urlsplit(self.proxy.upstream)
         upstream = http.client.HTTPConnection(
             target.hostname or "127.0.0.1", target.port, timeout=60
@@ -127,6 +140,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             payload = response.read()
         finally:
             upstream.close()
+        if not answer:
+            return
         self.send_response(response.status, response.reason)
         for key, value in response.getheaders():
             if key.lower() not in HOP_BY_HOP | {"content-length"}:

@@ -22,11 +22,12 @@ import sys
 import tarfile
 import time
 import zipfile
-from base64 import urlsafe_b64encode
+from base64 import b64encode, urlsafe_b64encode
 from collections.abc import Callable
 from pathlib import Path
 from platform import machine, system
 
+import package_index
 import pexpect
 import pytest
 import yaml
@@ -896,6 +897,7 @@ def test_publish_in_ci_never_prompts(project: Path, index: PackageIndex) -> None
     [
         ("yes", "Published my-package 1.0.0", 2),
         ("no", "publishing to PyPI: not confirmed.", 0),
+        ("<Ctrl-D>", "publishing to PyPI: not confirmed.", 0),
     ],
 )
 @needs_a_pty
@@ -909,7 +911,10 @@ def test_publish_asks_and_uploads_only_after_yes(
         child.expect("Upload these files to")
         child.expect("Type yes to upload, anything else to stop: ")
         assert index.files() == set()  # nothing leaves before the answer
-        child.sendline(answer)
+        if answer == "<Ctrl-D>":
+            child.sendeof()
+        else:
+            child.sendline(answer)
         child.expect(outcome)
         child.expect(pexpect.EOF)
     finally:
@@ -962,7 +967,9 @@ def test_publish_test_never_sends_attestations(
 
 
 @pytest.mark.parametrize("url", ["https://upload.pypi.org/legacy/",
-                                 "https://upload.pypi.org/legacy"])  # fmt: skip
+                                 "https://upload.pypi.org/legacy",
+                                 "https://upload.pypi.org./legacy/",  # DNS's root
+                                 "https://UPLOAD.PyPI.org/legacy/"])  # fmt: skip
 def test_publish_test_aimed_at_pypi_gets_the_release_checks(
     committed_project, index: PackageIndex, url: str
 ) -> None:
@@ -994,6 +1001,110 @@ def test_a_token_in_the_url_is_never_printed(
     assert proxy.url in printed  # the address is named, without its token
     assert token not in printed
     assert "SECRET" not in printed
+
+
+def test_a_password_with_a_slash_in_the_url_is_never_printed(
+    project: Path, index: PackageIndex
+) -> None:
+    # Unescaped, the "/" ends the URL's host part: urlsplit sees the password
+    # "s3cr", and uv echoes the whole URL in its error.
+    url = index.url.replace("http://", "http://tok:s3cr/etPW@")
+    result = publish(project, index, "publish_test", url=url)
+    printed = output(result)
+    assert result.returncode != 0, printed
+    assert "etPW" not in printed
+    assert "s3cr" not in printed
+    assert "Traceback" not in printed
+    assert index.files() == set()
+
+
+def test_a_short_password_does_not_mask_our_own_words(
+    project: Path, index: PackageIndex
+) -> None:
+    with fault_proxy(index.url, 503) as proxy:  # the sdist fails: the rerun advice
+        result = publish(project, index, "publish_test", url=proxy.url,
+                         TWINE_PASSWORD="test")  # fmt: skip
+    printed = output(result)
+    assert "Run `nox -s publish_test` again" in printed, printed
+
+
+def test_an_empty_token_variable_leaves_the_twine_credentials_in_force(
+    project: Path, index: PackageIndex
+) -> None:
+    # A GitHub secret that is not set arrives as an empty variable.
+    with fault_proxy(index.url, None) as proxy:
+        result = publish(project, index, "publish_test", url=proxy.url,
+                         UV_PUBLISH_TOKEN="", TWINE_USERNAME="")  # fmt: skip
+    assert_published(result, project, index)
+    expected = b64encode(b"__token__:not-a-real-token").decode()
+    assert proxy.credentials == [f"Basic {expected}"] * 2
+
+
+@pytest.mark.parametrize("url", ["http://[::1/", "http://127.0.0.1:99999/"])
+@pytest.mark.parametrize("variable", ["TWINE_REPOSITORY_URL", "PUBLISH_SIMPLE_URL"])
+def test_a_malformed_url_is_one_line_naming_it(
+    project: Path, index: PackageIndex, variable: str, url: str
+) -> None:
+    result = publish(project, index, "publish_test", **{variable: url})
+    assert_refused(result, index, {}, f"{variable}: {url} is not a URL (")
+
+
+@pytest.mark.parametrize("variable", ["PUBLISH_SIMPLE_URL", "UV_PUBLISH_CHECK_URL"])
+def test_a_check_url_on_another_index_is_refused(
+    project: Path, index: PackageIndex, tmp_path: Path, variable: str
+) -> None:
+    # uv skips what the check URL lists: read from another index, it would
+    # call the release done where nothing is.
+    server, other = package_index.start(tmp_path / "other", tmp_path / "other.log")
+    try:
+        assert_published(publish(project, other, "publish_test"), project, other)
+        result = publish(project, index, "publish_test", **{variable: other.simple_url})
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert_refused(result, index, {},
+                   f"{variable}: {other.simple_url} is not on {index.url}, where the "
+                   "files go")  # fmt: skip
+    assert "already published" not in output(result)
+
+
+def test_a_file_stored_despite_a_503_is_never_called_not_uploaded(
+    project: Path, index: PackageIndex
+) -> None:
+    # The index keeps the wheel but answers 503, and the simple URL given lists
+    # nothing: no read can tell what reached the index, so nothing is claimed.
+    with fault_proxy(index.url, "stored-503", passes=0) as proxy:
+        wrong = f"{proxy.url}wrong/simple/"  # pypiserver: 404, as for a new project
+        result = publish(project, index, "publish_test", url=proxy.url,
+                         PUBLISH_SIMPLE_URL=wrong)  # fmt: skip
+    printed = output(result)
+    assert result.returncode != 0, printed
+    assert WHEEL in index.files()
+    assert "nothing was uploaded" not in printed.lower()
+    assert f"{WHEEL} may have reached the index" in printed
+    assert "Run `nox -s publish_test` again" in printed
+
+
+MALFORMED_MANIFESTS = {
+    "files as a list": '{"built_by": "nox -s build", "commit": null, "dirty": false, "files": []}',
+    "a sha256 as a number": '{"built_by": "nox -s build", "commit": null, "dirty": false, "files": {"a.whl": 5}}',
+    "the commit as a number": '{"built_by": "nox -s build", "commit": 5, "dirty": false, "files": {}}',
+    "nested too deep": "[" * 100_000 + "]" * 100_000,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text", MALFORMED_MANIFESTS.values(), ids=list(MALFORMED_MANIFESTS)
+)
+@pytest.mark.parametrize("session", SESSIONS)
+def test_a_manifest_of_the_wrong_shape_is_refused_in_one_line(
+    project: Path, index: PackageIndex, session: str, text: str
+) -> None:
+    (project / "dist" / "manifest-extra.json").write_text(text)
+    result = publish(project, index, session, *session_args(session))
+    assert_refused(
+        result, index, {}, "dist/manifest-extra.json: is not a build manifest"
+    )
 
 
 @pytest.mark.parametrize("read_fault", ["cut", "malformed"])
@@ -1032,8 +1143,8 @@ def test_a_failed_first_upload_and_an_unreadable_index_claim_nothing_either_way(
     printed = output(result)
     assert result.returncode != 0, printed
     assert proxy.uploads[0] == (WHEEL, "503")
-    assert ("The index could not be read back to say whether any of them reached it "
-            "(") in printed  # fmt: skip
+    assert (f"{WHEEL} may have reached the index: uv was sending it when it stopped, "
+            "and no read can tell (") in printed  # fmt: skip
     assert "uv sent  in full" not in printed
     assert "Nothing was uploaded" not in printed
     assert "None of them" not in printed
@@ -1083,6 +1194,39 @@ def test_ctrl_c_during_an_upload_says_what_reached_the_index(
     assert "Run `nox -s publish_test` again" in printed
     assert "Traceback" not in printed
     assert index.files() == {WHEEL}
+
+
+@needs_a_pty
+@pytest.mark.parametrize("moment", ["the first check", "the read-back"])
+def test_ctrl_c_while_uv_reads_the_index_says_what_it_interrupted(
+    project: Path, index: PackageIndex, moment: str
+) -> None:
+    with fault_proxy(index.url, None) as proxy:
+        proxy.read_fault = "hang"
+        proxy.reads_pass = 0 if moment == "the first check" else 2  # both uploaded
+        env = project_env(**index.twine_env(proxy.url))
+        child = pexpect.spawn(sys.executable, ["-m", "nox", "-s", "publish_test"],
+                              cwd=project, env=env, encoding="utf-8", timeout=120)  # fmt: skip
+        try:
+            assert proxy.reading.wait(timeout=90)
+            child.sendintr()  # Ctrl-C: SIGINT to nox, tools/publish.py and uv
+            child.expect(pexpect.EOF)
+            printed = child.before
+        finally:
+            child.close(force=True)
+    reading = f"interrupted (Ctrl-C) while reading {proxy.url}simple/"
+    assert "while uploading" not in printed
+    assert "Traceback" not in printed
+    if moment == "the first check":
+        assert f"Not published: {reading}. Nothing was sent meanwhile." in printed
+        assert "Nothing was uploaded." in printed
+        assert index.files() == set()
+    else:
+        assert ("Not published completely: the index could not be read back after "
+                f"the upload: {reading}") in printed  # fmt: skip
+        assert f"uv sent {WHEEL}, {SDIST} in full" in printed
+        assert "Run `nox -s publish_test` again" in printed
+        assert index.files() == {WHEEL, SDIST}
 
 
 # --- a static version, released as the README says ---------------------------

@@ -20,7 +20,7 @@ from email.parser import HeaderParser
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from packaging.tags import Tag, parse_tag
 from packaging.utils import canonicalize_name as canonical
@@ -35,7 +35,14 @@ FALSE = {"", "0", "false", "no", "off"}
 IN_GITHUB_ACTIONS = os.environ.get("GITHUB_ACTIONS", "").lower() not in FALSE
 IN_CI = IN_GITHUB_ACTIONS or os.environ.get("CI", "").lower() not in FALSE
 SECRETS: list[str] = []  # never printed, nor a password in a URL
+USERINFO = re.compile(r"//[^@\s]*@")  # a URL's user:password@ ("/" and all)
+# A variable of these set empty (as a GitHub secret that is missing) is unset.
+SETTINGS = ("UV_PUBLISH_", "TWINE_", "PUBLISH_SIMPLE_URL")
 Manifest = dict[str, Any]  # what `record` wrote, and "path": dist/manifest-*.json
+NONE = type(None)
+MANIFEST: dict[str, type | tuple[type, ...]] = {  # its keys, and their types
+    "built_by": str, "commit": (str, NONE), "dirty": (bool, NONE), "files": dict
+}  # fmt: skip
 
 
 class Refusal(Exception):
@@ -59,10 +66,36 @@ def refuse(lines: list[str]) -> None:
         raise Refusal(*lines)
 
 
+def address(env: dict[str, str], names: tuple[str, str],
+            default: str) -> tuple[str, str, SplitResult]:  # fmt: skip
+    """The first of these variables set (or publish.toml), its URL and the URL's
+    parts; or a refusal naming it, if that is not an http(s) URL."""
+    name = next((n for n in names if n in env), "publish.toml")
+    url = env.get(name, default)
+    try:
+        parts = urlsplit(url)
+        if parts.scheme in {"http", "https"} and parts.hostname and parts.port != 0:
+            return name, url, parts
+        error = "not http:// or https://, with a host"
+    except ValueError:  # a port out of range, an IPv6 address cut short
+        error = "its host or port cannot be read"
+    raise Refusal(refusal(name, "bad url", url=hide(url), error=error))
+
+
+def origin(parts: SplitResult) -> tuple[str, int | None]:
+    """A URL's host (without the final dot of DNS's root) and port."""
+    return str(parts.hostname).rstrip("."), parts.port
+
+
 def mask(text: str) -> str:
+    """uv's words without the secrets (ours never hold one, only URLs: hide)."""
     for secret in SECRETS:
         text = text.replace(secret, "****")
-    return re.sub(r"//[^/@\s]*@", "//", text)
+    return hide(text)
+
+
+def hide(text: str) -> str:
+    return USERINFO.sub("//", text)
 
 
 def git(*args: str) -> str | None:
@@ -93,9 +126,9 @@ def main(args: list[str]) -> int:
         problems = list(refused.args)
     except KeyboardInterrupt:  # while uv uploads, uv_publish catches it
         problems = ["interrupted (Ctrl-C)."]
-    many = f"{len(problems)} problems in dist/:\n  " * (len(problems) > 1)
+    many = f"{len(problems)} problems:\n  " * (len(problems) > 1)
     lines = "\n  ".join(problems)
-    print(mask(SAY["refused"].format(many=many, lines=lines)), file=sys.stderr)
+    print(hide(SAY["refused"].format(many=many, lines=lines)), file=sys.stderr)
     return 1
 
 
@@ -120,11 +153,16 @@ def record(session: str) -> int:
 
 def publish(repository: str, *, confirmed: bool) -> int:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    project, env = canonical(pyproject["project"]["name"]), dict(os.environ)
-    url = env.get("UV_PUBLISH_URL") or env.get("TWINE_REPOSITORY_URL") or ""
-    url = (url or DATA["indexes"][repository]).rstrip("/") + "/"
-    simple = DATA["simple"].get(url, url.removesuffix("legacy/") + "simple/")
-    check = env.get("UV_PUBLISH_CHECK_URL") or env.get("PUBLISH_SIMPLE_URL") or simple
+    project = canonical(pyproject["project"]["name"])
+    env = {k: v for k, v in os.environ.items() if v or not k.startswith(SETTINGS)}
+    index = DATA["indexes"][repository]
+    _, url, parts = address(env, ("UV_PUBLISH_URL", "TWINE_REPOSITORY_URL"), index)
+    (host, _), url = origin(parts), url.rstrip("/") + "/"
+    simple = DATA["simple"].get(host, url.removesuffix("legacy/") + "simple/")
+    named, check, checked = address(env, ("UV_PUBLISH_CHECK_URL", "PUBLISH_SIMPLE_URL"),
+                                    simple)  # fmt: skip
+    if origin(checked) != origin(urlsplit(simple)):  # uv skips all that it lists
+        refuse([refusal(named, "check elsewhere", check=hide(check), url=hide(url))])
     files, manifests = read_dist(project)
     refuse(run_tools(files))  # after ours: a broken file ends theirs in a traceback
     compiled = "cibuildwheel" in pyproject["tool"]  # binary wheels, or pip compiles
@@ -132,8 +170,7 @@ def publish(repository: str, *, confirmed: bool) -> int:
     incomplete = [refusal("dist/", "no sdist")] * all(f.tags for f in files)
     if not (binary if compiled else [f for f in files if f.tags]):
         incomplete.append(refusal("dist/", "no wheels" + " compiled" * compiled))
-    parts = urlsplit(url)
-    to_pypi = parts.hostname in {"upload.pypi.org", "pypi.org"}
+    to_pypi = re.fullmatch(DATA["pypi"], host) is not None
     if repository == "pypi" or to_pypi:  # whichever the session: PyPI gets releases
         refuse(incomplete + check_release(files[0].version, pyproject, manifests))
     warnings = "".join(f"Warning: {warning}\n" for warning in incomplete)
@@ -150,7 +187,7 @@ def publish(repository: str, *, confirmed: bool) -> int:
     # COLUMNS: uv's errors on one line each, as the checks read them
     env |= {"UV_PUBLISH_URL": url, "UV_PUBLISH_CHECK_URL": check, "NO_COLOR": "1",
             "COLUMNS": "10000"}  # fmt: skip
-    where = {"url": mask(url), "check": mask(check)}
+    where = {"url": hide(url), "check": hide(check)}
     uv = ["--trusted-publishing", "always" if trusted else "never"]
     paths = [f.path for f in files]
     code, there, said = uv_publish(uv, paths, env, "--dry-run")
@@ -169,7 +206,10 @@ def publish(repository: str, *, confirmed: bool) -> int:
         if not sys.stdin.isatty():
             raise Refusal(refusal("publishing to PyPI", "no terminal"))
         listing = "\n" + table(files, new, now="to upload")
-        answer = input(SAY["ask"].format(listing=listing, **where))
+        try:
+            answer = input(SAY["ask"].format(listing=listing, **where))
+        except EOFError:  # Ctrl-D
+            answer = ""
         if answer.strip().lower() not in {"y", "yes"}:
             raise Refusal(refusal("publishing to PyPI", "not confirmed"))
     size = sum(f.path.stat().st_size for f in new) / 1000
@@ -185,20 +225,24 @@ def publish(repository: str, *, confirmed: bool) -> int:
         unread = SAY["unread"].format(explain(read, said, where))
         what = unread if read else SAY["unlisted"].format(**where)
         output += f"\n\nuv publish --dry-run (the read-back) said:\n{said}"
-    sent = re.findall(r"^Uploading (\S+) \(", output, re.MULTILINE)
-    sent = sent[:-1] if code else sent  # uv sends one file after the other
+    sending = re.findall(r"^Uploading (\S+) \(", output, re.MULTILINE)
+    sent = sending[:-1] if code else sending  # uv sends one file after the other
     got = [f.path.name for f in files if f.path.name in there]
     lost = [f.path.name for f in files if f.path.name not in there] or ["none"]
+    # A listing is proof only from the index's own simple API: one that lists a
+    # file of ours. A 4xx is a refusal: the file uv was sending is not there.
+    proven = len(new) < len(files) or re.search(r"status code 4\d\d", output)
+    why = cause(said) if read else f"{where['check']} lists none of them"
     if read == 0 and got:
         reply = SAY["reached"].format(", ".join(got), ", ".join(lost))
-    elif read == 0 and not sent:
+    elif not sending or (read == 0 and proven and not sent):
         reply = SAY["none reached"]
-    else:  # the index lists none (a wrong simple URL?), or it could not be read
-        why = cause(said) if read else f"{where['check']} lists none"
-        reply = SAY["sent" if sent else "unknown"]  # uv's first upload may be there
-        reply = reply.format(cause=why, sent=", ".join(sent))
+    elif sent:  # the index lists none (a wrong simple URL?), or could not be read
+        reply = SAY["sent"].format(cause=why, sent=", ".join(sent))
+    else:
+        reply = SAY["unknown"].format(cause=why, file=sending[-1])
     rerun = SAY["rerun"].format(session=DATA["sessions"][repository])
-    print(mask(SAY["incomplete"].format(what=what, reply=reply, rerun=rerun) + indent(output)),
+    print(hide(SAY["incomplete"].format(what=what, reply=reply, rerun=rerun) + indent(output)),
           file=sys.stderr)  # fmt: skip
     return 1
 
@@ -217,10 +261,13 @@ def read_dist(project: str) -> tuple[list[DistFile], list[Manifest]]:
             kind = link or ("a directory" if path.is_dir() else "not a regular file")
             problems.append(refusal(where, "not a file", kind=kind))
         elif fnmatchcase(name, "manifest-*.json"):
-            try:
-                manifests.append(json.loads(path.read_text("utf-8")) | {"path": where})
-                assert {"built_by", "commit", "dirty", "files"} <= manifests[-1].keys()
-            except (ValueError, AssertionError, TypeError) as error:
+            try:  # of MANIFEST's shape, every sha256 a string
+                manifest = json.loads(path.read_text("utf-8"))
+                assert all(isinstance(manifest[k], t) for k, t in MANIFEST.items())
+                assert all(isinstance(v, str) for v in manifest["files"].values())
+                manifests.append(manifest | {"path": where})
+            except (ValueError, AssertionError, LookupError, TypeError,
+                    RecursionError) as error:  # fmt: skip
                 problems.append(refusal(where, "bad manifest", error=repr(error)))
         else:
             try:  # the project, version and tags that the name says
@@ -348,7 +395,7 @@ def check_release(version: Version, pyproject: dict[str, Any],
     if head is None or changes is None or tags is None:
         return [*problems, refusal("git", "no git")]
     if changes.strip():
-        problems.append(refusal("the git tree", "dirty tree", changes=changes.rstrip()))
+        problems.append(refusal("the git tree", "dirty tree") + indent(changes))
     hatch = pyproject["tool"].get("hatch", {}).get("version", {})
     pattern = hatch.get("tag-pattern", DATA["tag pattern"])  # hatch-vcs's default
     if not any((found := re.search(pattern, tag)) and Version(found["version"]) == version
@@ -378,7 +425,8 @@ def uv_publish(flags: list[str], paths: list[Path], env: dict[str, str],
         except KeyboardInterrupt:
             code = -2
         log.seek(0)
-        said = log.read() + "\n(interrupted: Ctrl-C)" * (code == -2)
+        doing = "reading the index" if "--dry-run" in args else "uploading"
+        said = mask(log.read()) + f"\n(interrupted {doing}: Ctrl-C)" * (code == -2)
     there = set(re.findall(r"^File (\S+) already exists", said, re.MULTILINE))
     return code, there, said
 
