@@ -1040,7 +1040,7 @@ def test_an_empty_token_variable_leaves_the_twine_credentials_in_force(
     assert proxy.credentials == [f"Basic {expected}"] * 2
 
 
-@pytest.mark.parametrize("url", ["http://[::1/", "http://127.0.0.1:99999/"])
+@pytest.mark.parametrize("url", ["http://[::1/", "http://127.0.0.1:99999/", "htp://x/"])
 @pytest.mark.parametrize("variable", ["TWINE_REPOSITORY_URL", "PUBLISH_SIMPLE_URL"])
 def test_a_malformed_url_is_one_line_naming_it(
     project: Path, index: PackageIndex, variable: str, url: str
