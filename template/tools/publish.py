@@ -109,7 +109,8 @@ def git(*args: str) -> str | None:
 
 
 def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    with path.open("rb") as file:  # streamed: a wheel may be hundreds of MB
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def main(args: list[str]) -> int:
@@ -194,8 +195,9 @@ def publish(repository: str, *, confirmed: bool) -> int:
     if code:  # another build of a file there, or uv's failure
         raise Refusal(f"{explain(code, said, where)}{SAY['dry run']}{indent(said)}")
     new = [f for f in files if f.path.name not in there]
-    for f in set(files) - set(new):
-        print(f"{f.path.name}: {SAY['skipped']}")
+    for f in files:  # in upload order (a set's order would change from run to run)
+        if f not in new:
+            print(f"{f.path.name}: {SAY['skipped']}")
     release = {"release": f"{project} {files[0].version}", "warnings": warnings} | where
     # Signed even when all is there: a rerun still hands the release job its files.
     attestations = sign(paths) if trusted and to_pypi else []  # TestPyPI: a 400
@@ -231,7 +233,7 @@ def publish(repository: str, *, confirmed: bool) -> int:
     lost = [f.path.name for f in files if f.path.name not in there] or ["none"]
     # A listing is proof only from the index's own simple API: one that lists a
     # file of ours. A 4xx is a refusal: the file uv was sending is not there.
-    proven = len(new) < len(files) or re.search(r"status code 4\d\d", output)
+    proven = len(new) < len(files) or bool(re.search(r"status code 4\d\d", output))
     why = cause(said) if read else f"{where['check']} lists none of them"
     if read == 0 and got:
         reply = SAY["reached"].format(", ".join(got), ", ".join(lost))
