@@ -258,12 +258,13 @@ def edit(project: Project) -> None:
 
 def uv_sync(project: Project) -> float:
     """The test session's `uv sync`, with the environment install.sync() gives it
-    (WHEELWRIGHT_BUILD, a cache key: the session's Python and the C sources'
-    names; any other value makes uv rebuild the project here)."""
+    (WHEELWRIGHT_BUILD, a cache key: the session's Python, the release tag at
+    HEAD if any, and the C sources' names; any other value makes uv rebuild the
+    project here). The bench's projects have no tag."""
     root, uv = project.path, project.nox.parent / "uv"  # the uv the lock pins
     sources = sorted(p.relative_to(root).as_posix() for p in root.glob("src/**/*.[ch]"))
     env = {"UV_PROJECT_ENVIRONMENT": str(project.venv)}
-    env["WHEELWRIGHT_BUILD"] = str([PYTHON, *sources])
+    env["WHEELWRIGHT_BUILD"] = str([PYTHON, "", *sources])
     name = re.sub(r"[-_.]+", "-", project.answers["project_name"]).lower()
     sync = ("sync", "--no-default-groups", "--group=test", "--group=build-system")
     return timed(uv, *sync, f"--no-build-isolation-package={name}", cwd=root, env=env)

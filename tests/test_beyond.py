@@ -32,6 +32,7 @@ from helpers import (
     output,
     project_env,
     require_python,
+    run,
 )
 
 pytestmark = pytest.mark.e2e
@@ -137,6 +138,23 @@ def test_api_compares_with_the_last_release_tag(
     edit(init, "\n__all__", "from my_package.more import shout\n\n__all__")
     git_commit_all(project, "Add shout")
     nox(project, "-s", "api")  # adding a name breaks nothing
+
+
+def test_api_passes_over_a_v_tag_that_is_no_version_and_stops_in_a_shallow_clone(
+    committed_project: Callable[..., Path], tmp_path: Path
+) -> None:
+    project = committed_project()
+    git(project, "tag", "vendored-snapshot")  # v*, but no version: not a release
+    git_commit_all(project, "Another commit")
+    said = output(nox(project, "-s", "api"))
+    assert "No release tag (v*) yet, so no API to compare with." in said, said
+    git(project, "tag", "v0.1.0")
+    git_commit_all(project, "After the release")
+    shallow = tmp_path / "shallow"  # no tags, so no release to compare with
+    run("git", "clone", "-q", "--depth=1", project.as_uri(), shallow, cwd=tmp_path)
+    stopped = nox(shallow, "-s", "api", check=False)
+    assert stopped.returncode != 0
+    assert "A shallow clone has no tags, so no version" in output(stopped)
 
 
 def test_api_fails_when_the_stub_changes_a_compiled_signature(

@@ -12,6 +12,7 @@ tested by `nox -s build` (test_build_tests_the_wheel_*).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -118,6 +119,23 @@ def test_a_commit_a_tag_and_the_version_variable_change_the_version(
     passes(project, "version")
 
 
+def test_changes_left_uncommitted_at_a_tag_change_the_version(
+    committed_project,
+) -> None:
+    # hatch-vcs counts a dirty tree as the next development version.
+    project = committed_project()
+    git(project, "tag", "v1.0.0")
+    version_test(project, "1.0.0")
+    passes(project, "version")
+    changelog = project / "CHANGELOG.md"
+    changelog.write_text(changelog.read_text() + "\n- Not committed yet.\n")
+    version_test(project, "1.0.1.dev0")
+    passes(project, "version")
+    git(project, "checkout", "CHANGELOG.md")  # clean again: the tag's version
+    version_test(project, "1.0.0")
+    passes(project, "version")
+
+
 def test_a_static_version_bump_changes_the_version(committed_project) -> None:
     project = committed_project(versioning="static")
     nox(project, "-s", SESSION)
@@ -181,6 +199,41 @@ def test_a_python_path_left_in_the_shell_never_changes_what_is_tested(
     assert "tests/test_not_foreign.py ." in printed, printed
 
 
+# uv's settings that change what `uv sync` installs, or where from: the
+# sessions clear them (tools/install.py), as CI has none of them. UV_FROZEN
+# first, while uv.lock lacks the new dependency.
+UV_SETTINGS = ["UV_FROZEN", "UV_NO_EDITABLE", "UV_NO_INSTALL_PROJECT", "UV_NO_GROUP",
+               "UV_PROJECT", "UV_WORKING_DIR"]  # fmt: skip
+
+
+def test_uv_settings_left_in_the_shell_never_change_what_is_tested(
+    committed_project, tmp_path: Path
+) -> None:
+    project = committed_project()
+    decoy = tmp_path / "decoy"  # another my-package, which UV_PROJECT would test
+    shutil.copytree(project, decoy, ignore=shutil.ignore_patterns(".git", ".nox"))
+    write(decoy / PACKAGE / "__init__.py", "FOREIGN = True\n")
+    pyproject = project / "pyproject.toml"  # a new dependency, which UV_FROZEN skips
+    pyproject.write_text(pyproject.read_text().replace(
+        "dependencies = [", 'dependencies = [\n    "codespell",', 1))  # fmt: skip
+    add_test(project, "exact", (
+        "    import sys\n\n    import codespell_lib\n    import my_package\n\n"
+        "    assert my_package.__file__.endswith('/src/my_package/__init__.py')\n"
+        "    assert not hasattr(my_package, 'FOREIGN'), my_package.__file__\n"
+        "    assert sys.prefix.endswith('test-3-11'), sys.prefix  # nox's pytest\n"
+    ))  # fmt: skip
+    values = {"UV_NO_GROUP": "test", "UV_PROJECT": str(decoy),
+              "UV_WORKING_DIR": str(decoy)}  # fmt: skip
+    changed = {}
+    for name in UV_SETTINGS:
+        shutil.rmtree(project / ".nox", ignore_errors=True)  # installed with it
+        env = project_env(**{name: values.get(name, "1")})
+        result = nox(project, "-s", SESSION, env=env, check=False)
+        if "tests/test_exact.py ." not in output(result):
+            changed[name] = output(result)[-600:]
+    assert not changed, changed
+
+
 def test_an_index_set_in_the_shell_is_honoured(committed_project) -> None:
     # A company mirror is set on purpose: the sessions resolve through it. An
     # index nobody answers at proves that uv was pointed at it.
@@ -194,6 +247,37 @@ def test_an_index_set_in_the_shell_is_honoured(committed_project) -> None:
     result = nox(project, "-R", "-s", SESSION, env=env, check=False)
     assert result.returncode != 0
     assert "127.0.0.1:9" in output(result)
+
+
+def test_a_broken_pyproject_is_one_line_naming_it(committed_project) -> None:
+    # What `copier update` may leave in the file every session reads first.
+    project = committed_project()
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("dependencies = []", (
+        "<<<<<<< before updating\ndependencies = []\n=======\n"
+        'dependencies = ["attrs"]\n>>>>>>> after updating'), 1))  # fmt: skip
+    result = nox(project, "-s", "lint", check=False)
+    assert result.returncode != 0
+    assert "Traceback" not in output(result), output(result)
+    assert "pyproject.toml: Invalid statement (at line" in output(result)
+    assert "resolve what `copier update` left" in output(result)
+
+
+def test_a_renamed_extension_leaves_no_compiled_module_behind(
+    committed_project,
+) -> None:
+    # The old name's module, compiled in place in src/, would still import.
+    project = committed_project(variant="c-extension")
+    nox(project, "-s", SESSION)
+    hook = project / "hatch_build.py"
+    hook.write_text(hook.read_text().replace("_core", "_fast"))
+    git(project, "mv", "src/my_package/_core.c", "src/my_package/_fast.c")
+    printed = " ".join(fails(project).split())  # as uv wraps the backend's lines
+    assert "src/my_package/_core.cpython-311" in printed, printed
+    assert "which no extension of hatch_build.py makes any more" in printed, printed
+    for stale in (project / PACKAGE).glob("_core.*"):
+        stale.unlink()  # as the line says
+    assert "ModuleNotFoundError: No module named 'my_package._core'" in fails(project)
 
 
 def test_a_traceback_names_the_source_file(committed_project) -> None:
@@ -252,18 +336,21 @@ def test_build_names_a_module_the_tests_need_and_the_wheel_lacks(
     project = committed_project()
     with (project / ".gitignore").open("a") as gitignore:
         gitignore.write("/src/my_package/generated.py\n")  # hatchling leaves it out
+        gitignore.write("/src/my_package/*.json\n")  # data, as a test reads it
     write(project / PACKAGE / "generated.py", "VALUE = 1\n")
-    add_test(
-        project,
-        "generated",
-        "    from my_package.generated import VALUE\n    assert VALUE == 1\n",
-    )
+    write(project / PACKAGE / "words.json", "[]\n")
+    add_test(project, "generated", (
+        "    from importlib.resources import files\n\n"
+        "    from my_package.generated import VALUE\n\n    assert VALUE == 1\n"
+        "    assert files('my_package').joinpath('words.json').read_text()\n"
+    ))  # fmt: skip
     git_commit_all(project, "A generated module")
     nox(project, "-s", SESSION)  # the editable tree has it
     result = nox(project, "-s", "build", check=False)
     assert result.returncode != 0
     assert (
-        "it lacks src/my_package/generated.py (hatchling leaves out what .gitignore names)"
+        "it lacks src/my_package/generated.py, src/my_package/words.json (hatchling "
+        "leaves out what .gitignore names)"
     ) in output(result), output(result)
     assert not (project / "dist").exists()
 

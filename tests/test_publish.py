@@ -1263,6 +1263,16 @@ def test_a_static_version_set_by_hand_names_the_command_that_sets_both(
             "1.2.3`, which updates both") in output(result)  # fmt: skip
 
 
+def test_a_static_version_written_unnormalised_is_no_lagging_lock(
+    committed_project,
+) -> None:
+    project = committed_project(versioning="static")
+    set_static_version(project, "1.0.0-rc1")  # uv.lock records it as 1.0.0rc1
+    lock_project(project)
+    git_commit_all(project, "Release 1.0.0-rc1")
+    nox(project, "-s", "test-3.11", env=project_env(CI="true"))  # it syncs
+
+
 # --- the workflow ---------------------------------------------------------------
 
 

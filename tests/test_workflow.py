@@ -216,7 +216,8 @@ def test_a_shallow_build_checkout_fails_the_tag_push(
         "--only-group=nox nox -s build): exit code 1"
     )
     log = (tmp_path / "work" / "build" / "log.txt").read_text()
-    assert "A shallow clone has no tags, so no version: fetch-depth: 0" in log
+    assert ("A shallow clone has no tags, so no version: git fetch --unshallow (in CI, "
+            "checkout's fetch-depth: 0)") in log  # fmt: skip
     assert job_line(result.stdout, "publish").startswith(
         "publish                                  skipped: needs build failure"
     )

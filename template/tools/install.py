@@ -1,32 +1,30 @@
 """How the sessions install: uv.lock's pins, and nothing of your shell's."""
 
-import logging
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import nox
-from packaging.utils import canonicalize_name
+from packaging.utils import canonicalize_name, canonicalize_version
 
 ROOT = Path(__file__).parent.parent.resolve()
 LOCK = ROOT / "uv.lock"
-PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
-NAME = canonicalize_name(PYPROJECT["project"]["name"])
+try:
+    PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+except (OSError, ValueError) as error:  # a conflict that `copier update` left?
+    sys.exit(f"pyproject.toml: {error}: fix it (or resolve what `copier update` left)")
+NAME = canonicalize_name(PYPROJECT.get("project", {}).get("name", ""))
 FALSE = {"", "0", "false", "no", "off"}  # as a variable's value: CI=false is not CI
 IN_GITHUB_ACTIONS = os.environ.get("GITHUB_ACTIONS", "").lower() not in FALSE
 IN_CI = IN_GITHUB_ACTIONS or os.environ.get("CI", "").lower() not in FALSE
-# A session asked for by name, tag or keyword (which nox then fails if missing)
-ASKING = {"-s", "--session", "--sessions", "-e", "-t", "--tags", "-k", "--keywords"}
-ASKED = "NOXSESSION" in os.environ or any(a.split("=")[0] in ASKING for a in sys.argv)
-# nox says this once per Python it skips; `pythons` says it once, with the fix.
-logging.getLogger("nox").addFilter(
-    lambda record: not record.getMessage().startswith("Missing interpreters")
-)
 
 # Cleared: what CI does not set and that changes what Python imports or runs.
 KEPT = {"PYTHONIOENCODING", "PYTHONUNBUFFERED", "PYTHONUTF8"}  # output only
-GONE = {"VIRTUAL_ENV", "CONDA_PREFIX", "UV_PYTHON", "UV_PROJECT_ENVIRONMENT"}
+GONE = {"VIRTUAL_ENV", "CONDA_PREFIX", "UV_PYTHON", "UV_PROJECT_ENVIRONMENT",
+        "UV_PROJECT", "UV_WORKING_DIR", "UV_FROZEN", "UV_NO_EDITABLE", "UV_NO_GROUP",
+        "UV_NO_INSTALL_PROJECT"}  # uv's: they change what `uv sync` installs  # fmt: skip
 for name in {n for n in os.environ if n.startswith("PYTHON") or n in GONE} - KEPT:
     del os.environ[name]
 # pyenv's shims run only the versions it has selected: link the others where nox
@@ -55,15 +53,21 @@ def sync(session: nox.Session, *groups: str, project: bool = False) -> None:
             sync(session, "build-system")  # the backend first: uv builds with it
     lock = LOCK.read_bytes() if LOCK.is_file() else b""
     version = PYPROJECT["project"].get("version")  # None: versioned by git tags
-    if IN_CI and version and f'"{NAME}"\nversion = "{version}"'.encode() not in lock:
+    locked = canonicalize_version(version or "", strip_trailing_zero=False)  # as uv
+    if IN_CI and version and f'"{NAME}"\nversion = "{locked}"'.encode() not in lock:
         session.error(
             f"uv.lock lags pyproject.toml's version {version}: set it with "
             f"`uv version {version}`, which updates both; commit uv.lock"
         )
     # Cache keys (pyproject.toml): uv's file keys follow the newest change time,
-    # which deleting a file does not move, so the C sources' names are one.
+    # which deleting a file does not move, so the C sources' names are one; and
+    # uv's git key sees no uncommitted change, which at a tag is a new version.
     sources = sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("src/**/*.[ch]"))
-    built = str([session.python, *sources])
+    tag = b""  # "v1.0.0-dirty": hatch-vcs makes that the next version, 1.0.1.dev0
+    if "version" in PYPROJECT["project"].get("dynamic", []) and shutil.which("git"):
+        git = ("git", "describe", "--tags", "--exact-match", "--dirty")
+        tag = subprocess.run(git, cwd=ROOT, capture_output=True, check=False).stdout
+    built = str([session.python, tag.decode().strip(), *sources])
     env = {"UV_PROJECT_ENVIRONMENT": str(venv), "WHEELWRIGHT_BUILD": built}
     if not session.python:  # a tool session: on a Python the package supports
         env["UV_PYTHON"] = None  # type: ignore[assignment]  # (nox sets its own)
