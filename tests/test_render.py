@@ -117,6 +117,21 @@ def test_default_render_has_the_expected_files(render: Render) -> None:
     assert not any(f.endswith(".jinja") for f in files)
 
 
+# What issue 19 allows the machinery an owner reads on every update, in lines.
+LINE_BUDGETS = {"noxfile.py": 200, "tools/install.py": 80}
+
+
+@pytest.mark.parametrize("variant", ["pure", "c-extension"])
+def test_the_machinery_stays_within_its_line_budget(
+    render: Render, variant: str
+) -> None:
+    project = render(variant=variant)
+    lines = {
+        name: len((project / name).read_text().splitlines()) for name in LINE_BUDGETS
+    }
+    assert all(lines[name] <= limit for name, limit in LINE_BUDGETS.items()), lines
+
+
 @pytest.mark.parametrize("answers", ANSWER_SETS, ids=answer_id)
 def test_answer_set_renders_a_valid_consistent_project(
     render: Render, tmp_path: Path, answers: dict[str, str]
