@@ -157,6 +157,44 @@ def test_api_passes_over_a_v_tag_that_is_no_version_and_stops_in_a_shallow_clone
     assert "A shallow clone has no tags, so no version" in output(stopped)
 
 
+def test_api_compares_with_the_final_release_not_its_release_candidate(
+    committed_project: Callable[..., Path],
+) -> None:
+    # git's --sort=v:refname puts v1.0.0rc1 after v1.0.0; PEP 440 before it.
+    project = committed_project()
+    git(project, "tag", "v1.0.0rc1")
+    more = project / "src" / "my_package" / "more.py"
+    more.write_text('"""More."""\n\n\ndef shout(text: str) -> str:\n'
+                    '    """Upper."""\n    return text.upper()\n')  # fmt: skip
+    init = project / "src" / "my_package" / "__init__.py"
+    edit(init, '__all__ = ["slugify"]', '__all__ = ["shout", "slugify"]')
+    edit(init, "\n__all__", "from my_package.more import shout\n\n__all__")
+    git_commit_all(project, "Add shout")
+    git(project, "tag", "v1.0.0")
+    edit(init, '__all__ = ["shout", "slugify"]', '__all__ = ["slugify"]')
+    edit(init, "from my_package.more import shout\n\n", "")
+    git_commit_all(project, "Remove shout")
+    removed = nox(project, "-s", "api", check=False)
+    assert removed.returncode != 0, output(removed)
+    assert "--against=v1.0.0" in output(removed)
+    assert "shout: Public object was removed" in output(removed)
+
+
+def test_api_names_a_static_version_that_is_no_version(
+    committed_project: Callable[..., Path],
+) -> None:
+    project = committed_project(versioning="static")
+    git(project, "tag", "v0.1.0")
+    edit(project / "pyproject.toml", 'version = "0.1.0"', 'version = "2.0.0-beta.x"')
+    git_commit_all(project, "A version that is none")
+    result = nox(project, "-s", "api", check=False)
+    assert result.returncode != 0
+    assert "Traceback" not in output(result), output(result)
+    assert "pyproject.toml: version 2.0.0-beta.x is not a version (PEP 440)" in output(
+        result
+    )
+
+
 def test_api_fails_when_the_stub_changes_a_compiled_signature(
     committed_project: Callable[..., Path],
 ) -> None:

@@ -136,6 +136,37 @@ def test_changes_left_uncommitted_at_a_tag_change_the_version(
     passes(project, "version")
 
 
+def test_a_tag_that_is_no_version_rebuilds_nothing_on_an_edit(
+    committed_project,
+) -> None:
+    # hatch-vcs reads tags with a digit only: "nightly" on HEAD is not a version.
+    project = committed_project()
+    git(project, "tag", "nightly")
+    nox(project, "-s", SESSION)
+    text_py = project / PACKAGE / "text.py"
+    text_py.write_text(text_py.read_text() + "# an edit\n")
+    assert "Building my-package" not in output(nox(project, "-R", "-s", SESSION))
+
+
+def test_a_run_without_git_leaves_no_fallback_version_behind(
+    committed_project, tmp_path: Path
+) -> None:
+    # Without git, hatch-vcs falls back to 0.0.0; once git is back, the version.
+    project = committed_project()
+    git_commit_all(project, "Past the first commit")
+    no_git = tmp_path / "no-git"
+    no_git.mkdir()
+    env = project_env()
+    for directory in env["PATH"].split(os.pathsep):
+        for found in Path(directory).glob("*") if Path(directory).is_dir() else []:
+            link = no_git / found.name
+            if not found.name.startswith("git") and not link.exists():
+                link.symlink_to(found)
+    nox(project, "-s", SESSION, env=env | {"PATH": str(no_git)})
+    version_test(project, "0.0.1.dev2")
+    passes(project, "version")
+
+
 def test_a_static_version_bump_changes_the_version(committed_project) -> None:
     project = committed_project(versioning="static")
     nox(project, "-s", SESSION)
@@ -269,6 +300,10 @@ def test_a_renamed_extension_leaves_no_compiled_module_behind(
     # The old name's module, compiled in place in src/, would still import.
     project = committed_project(variant="c-extension")
     nox(project, "-s", SESSION)
+    write(project / PACKAGE / "libs" / "libhelper.so", "")  # yours: not a module
+    core = project / PACKAGE / "_core.c"
+    core.write_text(core.read_text() + "/* built again */\n")
+    assert "libhelper" not in output(nox(project, "-R", "-s", SESSION))
     hook = project / "hatch_build.py"
     hook.write_text(hook.read_text().replace("_core", "_fast"))
     git(project, "mv", "src/my_package/_core.c", "src/my_package/_fast.c")

@@ -1271,6 +1271,10 @@ def test_a_static_version_written_unnormalised_is_no_lagging_lock(
     lock_project(project)
     git_commit_all(project, "Release 1.0.0-rc1")
     nox(project, "-s", "test-3.11", env=project_env(CI="true"))  # it syncs
+    set_static_version(project, "1.0.0.0rc1")  # the same version: uv keeps its 1.0.0rc1
+    lock_project(project)
+    git_commit_all(project, "The same version, spelled longer")
+    nox(project, "-R", "-s", "test-3.11", env=project_env(CI="true"))
 
 
 # --- the workflow ---------------------------------------------------------------

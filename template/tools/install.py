@@ -27,6 +27,8 @@ GONE = {"VIRTUAL_ENV", "CONDA_PREFIX", "UV_PYTHON", "UV_PROJECT_ENVIRONMENT",
         "UV_NO_INSTALL_PROJECT"}  # uv's: they change what `uv sync` installs  # fmt: skip
 for name in {n for n in os.environ if n.startswith("PYTHON") or n in GONE} - KEPT:
     del os.environ[name]
+# HEAD's release tag as hatch-vcs reads it: "v1.0.0-dirty" makes it 1.0.1.dev0.
+DESCRIBE = ("git", "describe", "--tags", "--exact-match", "--dirty", "--match=*[0-9]*")
 # pyenv's shims run only the versions it has selected: link the others where nox
 # looks first, so that every Python installed here gets tested.
 PYENV = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"), "versions")
@@ -42,9 +44,8 @@ if sys.platform != "win32" and PYENV.is_dir():
 
 
 def sync(session: nox.Session, *groups: str, project: bool = False) -> None:
-    """Make the venv hold exactly uv.lock's pins of these groups, and with
-    `project` the package, editable (tracebacks name src/), built by the locked
-    backend when a [tool.uv] cache key changes. session.run, so `nox -R` too."""
+    """Make the venv hold exactly uv.lock's pins of these groups, and with `project`
+    the package, editable (tracebacks name src/); session.run, so `nox -R` too."""
     venv = Path(session.virtualenv.location)
     selected = [f"--group={g}" if project else f"--only-group={g}" for g in groups]
     if project:
@@ -53,20 +54,19 @@ def sync(session: nox.Session, *groups: str, project: bool = False) -> None:
             sync(session, "build-system")  # the backend first: uv builds with it
     lock = LOCK.read_bytes() if LOCK.is_file() else b""
     version = PYPROJECT["project"].get("version")  # None: versioned by git tags
-    locked = canonicalize_version(version or "", strip_trailing_zero=False)  # as uv
-    if IN_CI and version and f'"{NAME}"\nversion = "{locked}"'.encode() not in lock:
+    _, _, after = lock.partition(f'name = "{NAME}"\nversion = "'.encode())
+    locked = canonicalize_version(after.split(b'"')[0].decode())  # 0.1.0 is 0.1.0.0
+    if IN_CI and version and locked != canonicalize_version(version):
         session.error(
             f"uv.lock lags pyproject.toml's version {version}: set it with "
             f"`uv version {version}`, which updates both; commit uv.lock"
         )
-    # Cache keys (pyproject.toml): uv's file keys follow the newest change time,
-    # which deleting a file does not move, so the C sources' names are one; and
-    # uv's git key sees no uncommitted change, which at a tag is a new version.
+    # Cache keys (pyproject.toml): deleting a file moves no change time, so the C
+    # sources' names are one; and at a tag, uncommitted changes are a new version.
     sources = sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("src/**/*.[ch]"))
-    tag = b""  # "v1.0.0-dirty": hatch-vcs makes that the next version, 1.0.1.dev0
-    if "version" in PYPROJECT["project"].get("dynamic", []) and shutil.which("git"):
-        git = ("git", "describe", "--tags", "--exact-match", "--dirty")
-        tag = subprocess.run(git, cwd=ROOT, capture_output=True, check=False).stdout
+    tag = b"" if shutil.which("git") else b"no git"  # hatch-vcs's fallback version
+    if not tag and "version" in PYPROJECT["project"].get("dynamic", []):
+        tag = subprocess.run(DESCRIBE, capture_output=True, check=False).stdout
     built = str([session.python, tag.decode().strip(), *sources])
     env = {"UV_PROJECT_ENVIRONMENT": str(venv), "WHEELWRIGHT_BUILD": built}
     if not session.python:  # a tool session: on a Python the package supports
