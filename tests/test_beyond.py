@@ -113,6 +113,18 @@ def test_a_wrong_docstring_example_fails_the_test_session_naming_it(
     assert f"[doctest] my_package.{named}" in output(failed)
 
 
+def add_shout(project: Path, all_before: str, all_after: str) -> None:
+    """Commit a new public function, shout, exported beside what __all__ held."""
+    (project / "src" / "my_package" / "more.py").write_text(
+        '"""More."""\n\n\ndef shout(text: str) -> str:\n    """Upper."""\n'
+        "    return text.upper()\n"
+    )
+    init = project / "src" / "my_package" / "__init__.py"
+    edit(init, all_before, all_after)
+    edit(init, "\n__all__", "from my_package.more import shout\n\n__all__")
+    git_commit_all(project, "Add shout")
+
+
 def test_api_compares_with_the_last_release_tag(
     committed_project: Callable[..., Path],
 ) -> None:
@@ -130,13 +142,7 @@ def test_api_compares_with_the_last_release_tag(
     assert "slugify: Public object was removed" in output(removed)
     git(project, "tag", "v1.0.0")  # a new major version may break the API
     assert "v0.1.0 -> v1.0.0" in output(nox(project, "-s", "api"))
-    (project / "src" / "my_package" / "more.py").write_text(
-        '"""More."""\n\n\ndef shout(text: str) -> str:\n    """Upper."""\n'
-        "    return text.upper()\n"
-    )
-    edit(init, "__all__: list[str] = []", '__all__ = ["shout"]')
-    edit(init, "\n__all__", "from my_package.more import shout\n\n__all__")
-    git_commit_all(project, "Add shout")
+    add_shout(project, "__all__: list[str] = []", '__all__ = ["shout"]')
     nox(project, "-s", "api")  # adding a name breaks nothing
 
 
@@ -163,13 +169,8 @@ def test_api_compares_with_the_final_release_not_its_release_candidate(
     # git's --sort=v:refname puts v1.0.0rc1 after v1.0.0; PEP 440 before it.
     project = committed_project()
     git(project, "tag", "v1.0.0rc1")
-    more = project / "src" / "my_package" / "more.py"
-    more.write_text('"""More."""\n\n\ndef shout(text: str) -> str:\n'
-                    '    """Upper."""\n    return text.upper()\n')  # fmt: skip
+    add_shout(project, '__all__ = ["slugify"]', '__all__ = ["shout", "slugify"]')
     init = project / "src" / "my_package" / "__init__.py"
-    edit(init, '__all__ = ["slugify"]', '__all__ = ["shout", "slugify"]')
-    edit(init, "\n__all__", "from my_package.more import shout\n\n__all__")
-    git_commit_all(project, "Add shout")
     git(project, "tag", "v1.0.0")
     edit(init, '__all__ = ["shout", "slugify"]', '__all__ = ["slugify"]')
     edit(init, "from my_package.more import shout\n\n", "")
