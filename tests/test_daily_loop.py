@@ -280,17 +280,36 @@ def test_an_index_set_in_the_shell_is_honoured(committed_project) -> None:
     assert "127.0.0.1:9" in output(result)
 
 
-def test_a_broken_pyproject_is_one_line_naming_it(committed_project) -> None:
-    # What `copier update` may leave in the file every session reads first.
+BROKEN_PYPROJECT = {  # what `copier update` (or a hasty edit) may leave there
+    "conflict markers": (
+        "dependencies = []",
+        (
+            "<<<<<<< before updating\ndependencies = []\n=======\n"
+            'dependencies = ["attrs"]\n>>>>>>> after updating'
+        ),
+        "pyproject.toml: Invalid statement (at line",
+    ),
+    "no [project] table": ("[project]\n", "[projects]\n", "pyproject.toml: No Python"),
+    "no Python classifiers": (
+        '"Programming Language :: Python :: 3.',
+        '"Programming Language :: Python :: Implementation',
+        'No Python version classifiers found in "project.classifiers"',
+    ),
+}
+
+
+@pytest.mark.parametrize("broken", BROKEN_PYPROJECT)
+def test_a_broken_pyproject_is_one_line_naming_it(committed_project, broken) -> None:
+    # The file every session reads first, before anything can name the fault.
     project = committed_project()
+    before, after, said = BROKEN_PYPROJECT[broken]
     pyproject = project / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace("dependencies = []", (
-        "<<<<<<< before updating\ndependencies = []\n=======\n"
-        'dependencies = ["attrs"]\n>>>>>>> after updating'), 1))  # fmt: skip
+    assert before in pyproject.read_text()
+    pyproject.write_text(pyproject.read_text().replace(before, after))
     result = nox(project, "-s", "lint", check=False)
     assert result.returncode != 0
     assert "Traceback" not in output(result), output(result)
-    assert "pyproject.toml: Invalid statement (at line" in output(result)
+    assert said in output(result), output(result)
     assert "resolve what `copier update` left" in output(result)
 
 

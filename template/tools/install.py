@@ -13,6 +13,7 @@ ROOT = Path(__file__).parent.parent.resolve()
 LOCK = ROOT / "uv.lock"
 try:
     PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+    CLASSIFIED = nox.project.python_versions(PYPROJECT)  # the classifiers' Pythons
 except (OSError, ValueError) as error:  # a conflict that `copier update` left?
     sys.exit(f"pyproject.toml: {error}: fix it (or resolve what `copier update` left)")
 NAME = canonicalize_name(PYPROJECT.get("project", {}).get("name", ""))
@@ -61,8 +62,7 @@ def sync(session: nox.Session, *groups: str, project: bool = False) -> None:
             f"uv.lock lags pyproject.toml's version {version}: set it with "
             f"`uv version {version}`, which updates both; commit uv.lock"
         )
-    # Cache keys (pyproject.toml): deleting a file moves no change time, so the C
-    # sources' names are one; and at a tag, uncommitted changes are a new version.
+    # Cache keys (pyproject.toml): the C sources' names (a deletion moves no mtime)
     sources = sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("src/**/*.[ch]"))
     tag = b"" if shutil.which("git") else b"no git"  # hatch-vcs's fallback version
     if not tag and "version" in PYPROJECT["project"].get("dynamic", []):
